@@ -1,0 +1,3 @@
+"""Entry point module of hydrofw_nmrglue (group `hydrofw`)."""
+
+from __future__ import annotations
