@@ -1,0 +1,153 @@
+"""Least-squares fitting shared by every plugin: values, standard errors, covariance, chi2, AIC.
+
+Conventions (mrsimulator/lmfit style): residuals are weighted by the data's sigma when known;
+the covariance is (J^T J)^-1 scaled by the reduced chi-square, so standard errors reflect the
+actual scatter even when sigma is only approximately known. ``scale_covariance=False`` keeps
+the absolute-sigma covariance (scipy's ``absolute_sigma=True``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+
+import attrs
+import numpy as np
+from scipy import optimize
+
+from .errors import ProcessingError, ValidationError
+
+__all__ = ["FitResult", "fit_curve", "aic", "covariance_from_jacobian", "robust_sigma"]
+
+
+@attrs.frozen
+class FitResult:
+    """Outcome of one fit. ``stderr`` are standard errors (sqrt of the covariance diagonal)."""
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    stderr: np.ndarray
+    covariance: np.ndarray
+    reduced_chi2: float
+    chi2: float
+    dof: int
+    n_points: int
+    aic: float
+    success: bool
+    message: str = ""
+
+    def as_dict(self) -> dict[str, float]:
+        """{name: value, name_err: stderr}."""
+        out: dict[str, float] = {}
+        for n, v, e in zip(self.names, self.values, self.stderr, strict=True):
+            out[n] = float(v)
+            out[f"{n}_err"] = float(e)
+        return out
+
+    def __getitem__(self, name: str) -> float:
+        return float(self.values[self.names.index(name)])
+
+    def err(self, name: str) -> float:
+        return float(self.stderr[self.names.index(name)])
+
+
+def aic(chi2: float, n_points: int, n_params: int) -> float:
+    """Akaike information criterion for least squares, AIC = n ln(chi2/n) + 2k, with the
+    small-sample correction (AICc) when n - k - 1 > 0."""
+    if n_points <= 0 or chi2 <= 0:
+        return -math.inf if chi2 == 0 else math.nan
+    value = n_points * math.log(chi2 / n_points) + 2 * n_params
+    if n_points - n_params - 1 > 0:
+        value += 2 * n_params * (n_params + 1) / (n_points - n_params - 1)
+    return value
+
+
+def covariance_from_jacobian(jac: np.ndarray) -> np.ndarray:
+    """(J^T J)^-1 by SVD (pseudo-inverse; directions with zero singular value get inf)."""
+    _, s, vt = np.linalg.svd(jac, full_matrices=False)
+    threshold = np.finfo(float).eps * max(jac.shape) * (s[0] if s.size else 0.0)
+    keep = s > threshold
+    inv = np.zeros_like(s)
+    inv[keep] = 1.0 / s[keep] ** 2
+    cov = (vt.T * inv) @ vt
+    if not keep.all():
+        bad = np.abs(vt[~keep]).max(axis=0) > 1e-8
+        cov[bad, :] = np.inf
+        cov[:, bad] = np.inf
+    return cov
+
+
+def fit_curve(
+    model: Callable[..., np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    p0: Sequence[float],
+    *,
+    names: Sequence[str] | None = None,
+    sigma: np.ndarray | float | None = None,
+    bounds: tuple[Sequence[float], Sequence[float]] | None = None,
+    scale_covariance: bool = True,
+    max_nfev: int | None = None,
+) -> FitResult:
+    """Fit ``y = model(x, *p)`` by (weighted) least squares with :func:`scipy.optimize.least_squares`.
+
+    Raises :class:`ValidationError` for fewer points than parameters or non-finite data.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    p0 = np.asarray(p0, dtype=float)
+    k = p0.size
+    names = tuple(names) if names is not None else tuple(f"p{i}" for i in range(k))
+    if len(names) != k:
+        raise ValidationError(f"{len(names)} parameter names for {k} parameters")
+    if y.size < k:
+        raise ValidationError(f"{y.size} data points cannot constrain {k} parameters")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValidationError("data hold NaN or infinite values")
+    w = np.ones_like(y) if sigma is None else 1.0 / np.broadcast_to(np.asarray(sigma, float), y.shape)
+    if not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise ValidationError("sigma must be positive and finite")
+
+    def residuals(p: np.ndarray) -> np.ndarray:
+        return (model(x, *p) - y) * w
+
+    lo, hi = (np.full(k, -np.inf), np.full(k, np.inf)) if bounds is None else bounds
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            sol = optimize.least_squares(
+                residuals, p0, bounds=(lo, hi), method="trf" if bounds else "lm",
+                max_nfev=max_nfev, x_scale="jac",
+            )
+        except ValueError as exc:
+            raise ProcessingError(f"fit failed: {exc}") from None
+    chi2 = float(np.sum(sol.fun**2))
+    dof = y.size - k
+    red = chi2 / dof if dof > 0 else math.nan
+    cov = covariance_from_jacobian(sol.jac)
+    if scale_covariance and dof > 0:
+        cov = cov * red
+    with np.errstate(invalid="ignore"):
+        err = np.sqrt(np.diag(cov))
+    return FitResult(
+        names=names,
+        values=sol.x,
+        stderr=err,
+        covariance=cov,
+        reduced_chi2=red,
+        chi2=chi2,
+        dof=dof,
+        n_points=int(y.size),
+        aic=aic(chi2, y.size, k),
+        success=bool(sol.success),
+        message=str(sol.message),
+    )
+
+
+def robust_sigma(values: np.ndarray, axis: int | None = None) -> np.ndarray | float:
+    """Noise standard deviation by the median absolute deviation (1.4826 MAD), ignoring NaN."""
+    values = np.asarray(values, dtype=float)
+    med = np.nanmedian(values, axis=axis, keepdims=True)
+    mad = np.nanmedian(np.abs(values - med), axis=axis)
+    return 1.4826 * mad
