@@ -138,6 +138,11 @@ def _positive(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise ValidationError(f"{attribute.name} must be positive, got {value!r}")
 
 
+def _finite(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not math.isfinite(value):
+        raise ValidationError(f"{attribute.name} must be finite, got {value!r}")
+
+
 def _array() -> Any:
     return attrs.field(converter=_f64_array, eq=attrs.cmp_using(eq=_array_eq), repr=_short)
 
@@ -223,7 +228,7 @@ class Spectrum(Record):
     re: np.ndarray = _array()
     im: np.ndarray = _array()
     domain: str = attrs.field(default="time", validator=_one_of("time", "frequency"))
-    x_start: float = attrs.field(default=0.0, converter=float)
+    x_start: float = attrs.field(default=0.0, converter=float, validator=_finite)
     x_step: float | None = _num()
     x_unit: str = attrs.field(default="s", validator=_one_of("s", "Hz", "ppm"))
     n_points: int | None = attrs.field(default=None, converter=_opt_int)

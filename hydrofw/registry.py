@@ -287,8 +287,8 @@ class Registry:
         return scored
 
     def record_read_hooks(self) -> Iterator[Callable[..., Any]]:
-        """Implementations of ``hydrofw_record_read``, in call order."""
-        for impl in self.pm.hook.hydrofw_record_read.get_hookimpls()[::-1]:
+        """Implementations of ``hydrofw_record_read``, in plugin registration order."""
+        for impl in self.pm.hook.hydrofw_record_read.get_hookimpls():
             yield impl.function
 
     def describe(self) -> list[dict[str, Any]]:
