@@ -107,21 +107,29 @@ def main() -> None:
         tracemalloc.stop()
         assert np.array_equal(are, re) and np.array_equal(aim, im)
         del are, aim
-        _, t_zstd = timed(lambda: (hydrofw.export("parquet", table, d / "z.parquet"),
-                                   pq.read_table(d / "z.parquet")))
+        _, t_zstd = timed(
+            lambda: (
+                hydrofw.export("parquet", table, d / "z.parquet"),
+                pq.read_table(d / "z.parquet"),
+            )
+        )
     print(f"spectra: {n} x {p} complex points ({gb:.2f} GB of float64)")
     print(f"numpy.save + numpy.load           : {t_np:7.2f} s  ({gb / t_np:5.2f} GB/s)")
     print(f"Arrow table build (zero copy)     : {t_build:7.2f} s")
-    print(f"Parquet write + read + 2-D views  : {t_pq:7.2f} s  ({gb / t_pq:5.2f} GB/s)"
-          "  [exporter: atomic rename + fsync]")
+    print(
+        f"Parquet write + read + 2-D views  : {t_pq:7.2f} s  ({gb / t_pq:5.2f} GB/s)"
+        "  [exporter: atomic rename + fsync]"
+    )
     print(f"  bare pq.write_table (no fsync)  : {t_bare:7.2f} s")
     print(f"  same with zstd compression      : {t_zstd:7.2f} s")
     print(f"ratio Parquet / numpy             : {t_pq / t_np:7.2f}")
     print(f"ratio (build + Parquet) / numpy   : {(t_build + t_pq) / t_np:7.2f}")
     print(f"ratio bare Parquet / numpy        : {t_bare / t_np:7.2f}")
     print(f"peak memory numpy path (tracemalloc): {np_peak / 1e9:.2f} GB")
-    print(f"peak memory hydrofw path: numpy {hf_peak / 1e9:.2f} GB, "
-          f"Arrow pool {pool.max_memory() / 1e9:.2f} GB (data itself {gb:.2f} GB)")
+    print(
+        f"peak memory hydrofw path: numpy {hf_peak / 1e9:.2f} GB, "
+        f"Arrow pool {pool.max_memory() / 1e9:.2f} GB (data itself {gb:.2f} GB)"
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,13 @@ import pyarrow as pa
 
 from .errors import ValidationError
 
-__all__ = ["list_column_to_2d", "list_column_to_arrays", "to_list_array", "complex_2d", "equal_lengths"]
+__all__ = [
+    "list_column_to_2d",
+    "list_column_to_arrays",
+    "to_list_array",
+    "complex_2d",
+    "equal_lengths",
+]
 
 
 def _single_chunk(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -53,7 +59,9 @@ def list_column_to_arrays(col: pa.ChunkedArray | pa.Array) -> list[np.ndarray]:
     return [values[offsets[i] : offsets[i + 1]] for i in range(offsets.size - 1)]
 
 
-def to_list_array(data: np.ndarray | list[np.ndarray], type_: pa.DataType | None = None) -> pa.Array:
+def to_list_array(
+    data: np.ndarray | list[np.ndarray], type_: pa.DataType | None = None
+) -> pa.Array:
     """``list<float64>`` array from a 2-D array (zero copy) or a list of 1-D arrays."""
     type_ = type_ or pa.list_(pa.float64())
     if isinstance(data, np.ndarray) and data.ndim == 2:

@@ -34,9 +34,7 @@ class HydrofwError(Exception):
 class ReadError(HydrofwError):
     """A raw file could not be read. ``path`` names it; ``line`` is set for text formats."""
 
-    def __init__(
-        self, path: str | PathLike[str], problem: str, *, line: int | None = None
-    ) -> None:
+    def __init__(self, path: str | PathLike[str], problem: str, *, line: int | None = None) -> None:
         self.path = str(path)
         self.problem = problem
         self.line = line
@@ -56,7 +54,9 @@ class UnknownFormatError(ReadError):
     ) -> None:
         self.tried = tuple(tried)
         names = ", ".join(self.tried) if self.tried else "none installed"
-        super().__init__(path, problem or f"no reader recognises this data (readers tried: {names})")
+        super().__init__(
+            path, problem or f"no reader recognises this data (readers tried: {names})"
+        )
 
 
 class SchemaError(HydrofwError):

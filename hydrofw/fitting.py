@@ -90,14 +90,14 @@ def fit_curve(
     scale_covariance: bool = True,
     max_nfev: int | None = None,
 ) -> FitResult:
-    """Fit ``y = model(x, *p)`` by (weighted) least squares with :func:`scipy.optimize.least_squares`.
+    """Fit ``y = model(x, *p)`` by (weighted) least squares (``scipy.optimize.least_squares``).
 
     Raises :class:`ValidationError` for fewer points than parameters or non-finite data.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    p0 = np.asarray(p0, dtype=float)
-    k = p0.size
+    start = np.asarray(p0, dtype=float)
+    k = start.size
     names = tuple(names) if names is not None else tuple(f"p{i}" for i in range(k))
     if len(names) != k:
         raise ValidationError(f"{len(names)} parameter names for {k} parameters")
@@ -105,7 +105,11 @@ def fit_curve(
         raise ValidationError(f"{y.size} data points cannot constrain {k} parameters")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValidationError("data hold NaN or infinite values")
-    w = np.ones_like(y) if sigma is None else 1.0 / np.broadcast_to(np.asarray(sigma, float), y.shape)
+    w = (
+        np.ones_like(y)
+        if sigma is None
+        else 1.0 / np.broadcast_to(np.asarray(sigma, float), y.shape)
+    )
     if not np.all(np.isfinite(w)) or np.any(w <= 0):
         raise ValidationError("sigma must be positive and finite")
 
@@ -117,8 +121,12 @@ def fit_curve(
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
             sol = optimize.least_squares(
-                residuals, p0, bounds=(lo, hi), method="trf" if bounds else "lm",
-                max_nfev=max_nfev, x_scale="jac",
+                residuals,
+                start,
+                bounds=(lo, hi),
+                method="trf" if bounds else "lm",
+                max_nfev=max_nfev,
+                x_scale="jac",
             )
         except ValueError as exc:
             raise ProcessingError(f"fit failed: {exc}") from None

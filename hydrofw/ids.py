@@ -19,7 +19,7 @@ def _feed(h: Any, value: Any) -> None:
     elif isinstance(value, np.ndarray):
         arr = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
         h.update(b"\x00A" + str(arr.dtype).encode() + str(arr.shape).encode())
-        h.update(memoryview(arr).cast("B"))
+        h.update(arr.data)
     elif isinstance(value, bytes):
         h.update(b"\x00B" + len(value).to_bytes(8, "little") + value)
     elif isinstance(value, float):

@@ -19,8 +19,8 @@ from .api import read_records
 from .errors import CampaignError, HydrofwError
 from .records import to_table
 from .registry import Reader, get_registry
-from .source import FileSource
 from .schema import identify
+from .source import FileSource
 from .store import Store, open_store
 
 __all__ = ["run", "discover", "ingest", "Dataset"]

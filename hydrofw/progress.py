@@ -22,6 +22,6 @@ def progress_enabled() -> bool:
 def progress_bar(
     items: Iterable[T], *, desc: str, unit: str = "it", enabled: bool | None = None
 ) -> Iterator[T]:
-    """Iterate ``items`` with a progress bar when ``enabled`` (default: :func:`progress_enabled`)."""
+    """Iterate ``items`` with a progress bar when ``enabled`` (default: on a terminal)."""
     show = progress_enabled() if enabled is None else enabled
     yield from tqdm(items, desc=desc, unit=unit, disable=not show, file=sys.stderr, leave=False)

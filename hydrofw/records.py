@@ -165,6 +165,11 @@ def _short(arr: np.ndarray | None) -> str:
     return "None" if arr is None else f"array(n={arr.size})"
 
 
+def _fields(cls: type) -> Any:
+    """attrs fields of a record class (records are attrs classes; the base is not)."""
+    return attrs.fields(cls)
+
+
 # ----------------------------------------------------------------------------- base
 @attrs.frozen
 class HistoryStep:
@@ -191,7 +196,7 @@ class Record:
 
     def _content_id(self) -> str:
         parts: list[Any] = [self.__table__]
-        for a in attrs.fields(type(self)):
+        for a in _fields(type(self)):
             if a.name in self._id_exclude:
                 continue
             v = getattr(self, a.name)
@@ -208,7 +213,7 @@ class Record:
         """A copy with ``changes`` applied (a new id is computed unless one is given)."""
         if "id" not in changes and hasattr(self, "id"):
             changes["id"] = None
-        return attrs.evolve(self, **changes)
+        return attrs.evolve(self, **changes)  # type: ignore[misc]
 
 
 # ----------------------------------------------------------------------------- raw data records
@@ -404,7 +409,9 @@ def _result_record(class_name: str, table: str, doc: str) -> type[Record]:
         elif pa.types.is_integer(t):
             ns[fd.name] = attrs.field(default=None, converter=_opt_int)
         elif pa.types.is_boolean(t):
-            ns[fd.name] = attrs.field(default=None, converter=lambda v: None if v is None else bool(v))
+            ns[fd.name] = attrs.field(
+                default=None, converter=lambda v: None if v is None else bool(v)
+            )
         elif pa.types.is_timestamp(t):
             ns[fd.name] = attrs.field(default=None, converter=_utc)
         elif pa.types.is_map(t):
@@ -458,7 +465,9 @@ def record_class(table: str) -> type[Record]:
 # ----------------------------------------------------------------------------- Arrow conversion
 def _float_list_array(values: Sequence[np.ndarray | None], type_: pa.DataType) -> pa.Array:
     lengths = np.array([0 if v is None else v.size for v in values], dtype=np.int64)
-    offsets = np.zeros(len(values) + 1, dtype=np.int64 if pa.types.is_large_list(type_) else np.int32)
+    offsets = np.zeros(
+        len(values) + 1, dtype=np.int64 if pa.types.is_large_list(type_) else np.int32
+    )
     np.cumsum(lengths, out=offsets[1:])
     flat = (
         np.concatenate([v for v in values if v is not None])
@@ -495,7 +504,7 @@ def to_table(records: Iterable[Record]) -> pa.Table:
     if any(type(r) is not cls for r in records):
         raise ValidationError("to_table() needs records of one class")
     schema = get_schema(cls.__table__)
-    names = {a.name for a in attrs.fields(cls)}
+    names = {a.name for a in _fields(cls)}
     columns = []
     for fd in schema.fields:
         if fd.name in names:
@@ -527,7 +536,7 @@ def from_table(table: pa.Table, cls: type[R] | None = None) -> list[R]:
         cls = record_class(found[0])  # type: ignore[assignment]
     assert cls is not None
     table = conform(table, cls.__table__)
-    fields = {a.name for a in attrs.fields(cls)}
+    fields = {a.name for a in _fields(cls)}
     columns: dict[str, list[Any]] = {}
     for name in table.column_names:
         if name not in fields:
@@ -548,4 +557,4 @@ def from_table(table: pa.Table, cls: type[R] | None = None) -> list[R]:
 
 def as_mapping(record: Record) -> Mapping[str, Any]:
     """Record as a plain dict of its fields."""
-    return attrs.asdict(record, recurse=False)
+    return attrs.asdict(record, recurse=False)  # type: ignore[arg-type]

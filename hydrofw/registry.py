@@ -42,6 +42,10 @@ class HydrofwPluginWarning(UserWarning):
     """A plugin could not be loaded or misbehaved; it was skipped."""
 
 
+def _names(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(str(v) for v in values)
+
+
 @attrs.frozen
 class NoParams:
     """Parameter class of processors that take no parameters."""
@@ -60,8 +64,8 @@ class Reader:
     sniff: Callable[[Source], float]
     read: Callable[..., Iterable[Any]]
     description: str = ""
-    formats: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    extensions: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    formats: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    extensions: tuple[str, ...] = attrs.field(default=(), converter=_names)
     url: str = ""
     plugin: str = ""
 
@@ -90,8 +94,8 @@ class Exporter:
 
     name: str
     export: Callable[..., None]
-    tables: tuple[str, ...] = attrs.field(default=("*",), converter=tuple)
-    extensions: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    tables: tuple[str, ...] = attrs.field(default=("*",), converter=_names)
+    extensions: tuple[str, ...] = attrs.field(default=(), converter=_names)
     description: str = ""
     plugin: str = ""
 

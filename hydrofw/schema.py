@@ -218,7 +218,9 @@ def identify(table: pa.Table | pa.Schema) -> tuple[str, int] | None:
     try:
         return meta[SCHEMA_KEY].decode(), int(meta.get(VERSION_KEY, b"1"))
     except ValueError:
-        raise SchemaError(f"corrupt hydrofw.schema_version metadata: {meta[VERSION_KEY]!r}") from None
+        raise SchemaError(
+            f"corrupt hydrofw.schema_version metadata: {meta[VERSION_KEY]!r}"
+        ) from None
 
 
 def upgrade(table: pa.Table, where: str = "table") -> pa.Table:

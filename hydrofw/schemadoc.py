@@ -44,8 +44,8 @@ def render_markdown() -> str:
         "",
         "Generated from `schemas/*.json` by `python -m hydrofw.schemadoc docs/schemas.md`; do not",
         "edit by hand. Every table hydrofw writes carries the Parquet/Arrow schema metadata",
-        "`hydrofw.schema` (table name) and `hydrofw.schema_version`; units are also in each field's",
-        "Arrow metadata (`unit`). Tables: " + ", ".join(f"`{n}`" for n in names) + ".",
+        "`hydrofw.schema` (table name) and `hydrofw.schema_version`; units are also in each",
+        "field's Arrow metadata (`unit`). Tables: " + ", ".join(f"`{n}`" for n in names) + ".",
         "",
         "",
     ]

@@ -72,7 +72,9 @@ class Source:
             with self.open(relpath) as fh:
                 return fh.read()
         except OSError as exc:
-            raise ReadError(self.describe(relpath), f"cannot read ({exc.strerror or exc})") from None
+            raise ReadError(
+                self.describe(relpath), f"cannot read ({exc.strerror or exc})"
+            ) from None
 
     def read_text(self, relpath: str = "", encoding: str = "latin-1") -> str:
         return self.read_bytes(relpath).decode(encoding, errors="replace")
@@ -138,7 +140,9 @@ class FileSource(Source):
         try:
             return sorted(p.name for p in self._p(relpath).iterdir())
         except OSError as exc:
-            raise ReadError(self.describe(relpath), f"cannot list folder ({exc.strerror})") from None
+            raise ReadError(
+                self.describe(relpath), f"cannot list folder ({exc.strerror})"
+            ) from None
 
     def open(self, relpath: str = "") -> BinaryIO:
         try:
@@ -166,7 +170,9 @@ class ZipSource(Source):
         self._names = _safe_members(archive, archive_path)
 
     def _full(self, relpath: str) -> str:
-        return posixpath.normpath(posixpath.join(self._prefix, relpath)) if relpath else self._prefix
+        return (
+            posixpath.normpath(posixpath.join(self._prefix, relpath)) if relpath else self._prefix
+        )
 
     def is_dir(self) -> bool:
         return self._is_dir(self._prefix)

@@ -73,7 +73,9 @@ class Store:
                 break
             except FileExistsError:
                 if time.monotonic() > deadline:
-                    raise StoreError(f"{lock_path}: store table is locked by another writer") from None
+                    raise StoreError(
+                        f"{lock_path}: store table is locked by another writer"
+                    ) from None
                 time.sleep(0.05)
         try:  # pragma: no cover
             yield

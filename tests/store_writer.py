@@ -19,8 +19,15 @@ def batch(k: int, points: int) -> list[hydrofw.Spectrum]:
     rng = np.random.default_rng(k)
     data = rng.normal(size=(ROWS_PER_BATCH, 2, points))
     return [
-        hydrofw.Spectrum(nucleus="1H", observe_frequency_hz=395e6, spectral_width_hz=2e5,
-                         re=d[0], im=d[1], increment=k * ROWS_PER_BATCH + i, cell=f"DAC{k % 4}")
+        hydrofw.Spectrum(
+            nucleus="1H",
+            observe_frequency_hz=395e6,
+            spectral_width_hz=2e5,
+            re=d[0],
+            im=d[1],
+            increment=k * ROWS_PER_BATCH + i,
+            cell=f"DAC{k % 4}",
+        )
         for i, d in enumerate(data)
     ]
 

@@ -55,8 +55,11 @@ def _read_txt(source, nucleus: str = "1H"):
     header = dict(x.split("=") for x in lines[0].lstrip("# ").split())
     rows = np.loadtxt(lines[1:], ndmin=2)
     yield hydrofw.Spectrum(
-        nucleus=nucleus, observe_frequency_hz=float(header["sfo1_hz"]),
-        spectral_width_hz=float(header["sw_hz"]), re=rows[:, 0], im=rows[:, 1],
+        nucleus=nucleus,
+        observe_frequency_hz=float(header["sfo1_hz"]),
+        spectral_width_hz=float(header["sw_hz"]),
+        re=rows[:, 0],
+        im=rows[:, 1],
         source_path=source.path,
     )
 
@@ -64,10 +67,23 @@ def _read_txt(source, nucleus: str = "1H"):
 class _TestPlugin:
     @hookimpl
     def hydrofw_register_processors(self, register):
-        register(Processor(name="test.scale", input_table="spectrum", output_table="spectrum",
-                           process=_scale, params=ScaleParams))
-        register(Processor(name="test.explode", input_table="spectrum", output_table="spectrum",
-                           process=_explode))
+        register(
+            Processor(
+                name="test.scale",
+                input_table="spectrum",
+                output_table="spectrum",
+                process=_scale,
+                params=ScaleParams,
+            )
+        )
+        register(
+            Processor(
+                name="test.explode",
+                input_table="spectrum",
+                output_table="spectrum",
+                process=_explode,
+            )
+        )
 
     @hookimpl
     def hydrofw_register_readers(self, register):
@@ -83,11 +99,19 @@ def test_plugin():
 
 
 def _spectra(n=3, points=8):
-    return hydrofw.to_table([
-        hydrofw.Spectrum(nucleus="1H", observe_frequency_hz=4e8, spectral_width_hz=1e4,
-                         re=np.arange(points) + i, im=np.zeros(points), increment=i)
-        for i in range(n)
-    ])
+    return hydrofw.to_table(
+        [
+            hydrofw.Spectrum(
+                nucleus="1H",
+                observe_frequency_hz=4e8,
+                spectral_width_hz=1e4,
+                re=np.arange(points) + i,
+                im=np.zeros(points),
+                increment=i,
+            )
+            for i in range(n)
+        ]
+    )
 
 
 def test_process_scales_records_history_and_derives_ids():
@@ -95,8 +119,14 @@ def test_process_scales_records_history_and_derives_ids():
     out = hydrofw.process("test.scale", t, factor=2)
     np.testing.assert_array_equal(out.column("re")[1].values.to_numpy(), 2 * (np.arange(8) + 1))
     hist = out.column("history").to_pylist()[0]
-    assert hist == [{"step": "test.scale", "plugin": "test-plugin", "version": "9.9",
-                     "params_json": json.dumps({"factor": 2.0})}]
+    assert hist == [
+        {
+            "step": "test.scale",
+            "plugin": "test-plugin",
+            "version": "9.9",
+            "params_json": json.dumps({"factor": 2.0}),
+        }
+    ]
     assert not set(out.column("id").to_pylist()) & set(t.column("id").to_pylist())
     again = hydrofw.process("test.scale", t, factor=2)
     assert again.column("id").equals(out.column("id"))  # stable
@@ -115,8 +145,9 @@ def test_process_errors():
     with pytest.raises(ProcessingError, match="'test.explode' failed: ZeroDivisionError"):
         hydrofw.process("test.explode", t)
     with pytest.raises(SchemaError, match="input of processor 'test.scale'.*'nucleus' is missing"):
-        hydrofw.process("test.scale", t.drop_columns(["nucleus"]).replace_schema_metadata(None),
-                        factor=1)
+        hydrofw.process(
+            "test.scale", t.drop_columns(["nucleus"]).replace_schema_metadata(None), factor=1
+        )
     with pytest.raises(hydrofw.errors.PluginError, match="no processor named 'nmr.nothing'"):
         hydrofw.process("nmr.nothing", t)
 

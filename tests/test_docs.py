@@ -44,7 +44,9 @@ def test_mkdocs_builds_strict(tmp_path):
     pytest.importorskip("mkdocs")
     res = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "s")],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "s" / "schemas" / "index.html").exists()

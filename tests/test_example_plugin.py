@@ -30,9 +30,21 @@ print(json.dumps({"nucleus": t.column("nucleus")[0].as_py(), "n": t.num_rows,
 def installed(tmp_path_factory):
     target = tmp_path_factory.mktemp("site")
     res = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "--target", str(target), str(PLUGIN)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            str(PLUGIN),
+        ],
+        capture_output=True,
+        text=True,
     )
     if res.returncode != 0:
         pytest.fail(f"pip install of the example plugin failed:\n{res.stderr}")
@@ -44,8 +56,13 @@ def _env(site: Path) -> dict[str, str]:
 
 
 def test_example_plugin_is_listed(installed):
-    res = subprocess.run([sys.executable, "-m", "hydrofw.cli", "plugins", "--json"],
-                         capture_output=True, text=True, env=_env(installed), check=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "hydrofw.cli", "plugins", "--json"],
+        capture_output=True,
+        text=True,
+        env=_env(installed),
+        check=True,
+    )
     plugins = {p["name"]: p for p in json.loads(res.stdout)}
     ex = plugins["example"]
     assert ex["status"] == "ok" and ex["version"] == "0.1.0"
@@ -55,10 +72,22 @@ def test_example_plugin_is_listed(installed):
 
 def test_example_plugin_reads_and_processes(installed, tmp_path):
     csv = tmp_path / "fid.csv"
-    csv.write_text("# nucleus: 1H\n# observe_frequency_hz: 395000000\n# scans: 16\n"
-                   "time_s,re,im\n0,4,0\n5e-6,3,1\n1e-5,1,2\n")
-    res = subprocess.run([sys.executable, "-c", SCRIPT, str(csv)], capture_output=True,
-                         text=True, env=_env(installed), check=True)
+    csv.write_text(
+        "# nucleus: 1H\n# observe_frequency_hz: 395000000\n# scans: 16\n"
+        "time_s,re,im\n0,4,0\n5e-6,3,1\n1e-5,1,2\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(csv)],
+        capture_output=True,
+        text=True,
+        env=_env(installed),
+        check=True,
+    )
     out = json.loads(res.stdout)
-    assert out == {"nucleus": "1H", "n": 1, "max": 2.0, "step": "example.normalize",
-                   "plugin": "example"}
+    assert out == {
+        "nucleus": "1H",
+        "n": 1,
+        "max": 2.0,
+        "step": "example.normalize",
+        "plugin": "example",
+    }

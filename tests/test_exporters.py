@@ -13,19 +13,36 @@ from hydrofw.errors import ExportError
 
 
 def _spectra():
-    return hydrofw.to_table([
-        hydrofw.Spectrum(nucleus="1H", observe_frequency_hz=395e6, spectral_width_hz=2e5,
-                         re=np.linspace(0, 1, 5) * i, im=-np.linspace(0, 1, 5), cell=f"DAC{i}")
-        for i in range(3)
-    ])
+    return hydrofw.to_table(
+        [
+            hydrofw.Spectrum(
+                nucleus="1H",
+                observe_frequency_hz=395e6,
+                spectral_width_hz=2e5,
+                re=np.linspace(0, 1, 5) * i,
+                im=-np.linspace(0, 1, 5),
+                cell=f"DAC{i}",
+            )
+            for i in range(3)
+        ]
+    )
 
 
 def _lineshapes():
-    return hydrofw.to_table([
-        hydrofw.Lineshape(spectrum_id=f"s{i}", cell="DAC1", peak_hz=10.0 * i, fwhm_hz=1350.0 + i,
-                          fwhm_hz_err=5.0, input_ids=["a", "b"], flags=["x"])
-        for i in range(4)
-    ])
+    return hydrofw.to_table(
+        [
+            hydrofw.Lineshape(
+                spectrum_id=f"s{i}",
+                cell="DAC1",
+                peak_hz=10.0 * i,
+                fwhm_hz=1350.0 + i,
+                fwhm_hz_err=5.0,
+                input_ids=["a", "b"],
+                flags=["x"],
+            )
+            for i in range(4)
+        ]
+    )
 
 
 def test_parquet_and_arrow_keep_metadata(tmp_path):

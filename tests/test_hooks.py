@@ -16,17 +16,31 @@ from hydrofw.registry import Registry
 from hydrofw.schema import get_schema
 
 SCHEMA = {
-    "name": "plugin_widths", "version": 3, "description": "a plugin's own result table",
-    "fields": [{"name": "id", "type": "string", "nullable": False, "unit": None,
-                "description": "row id"},
-               {"name": "width_hz", "type": "float64", "nullable": True, "unit": "Hz",
-                "description": "a width"}],
+    "name": "plugin_widths",
+    "version": 3,
+    "description": "a plugin's own result table",
+    "fields": [
+        {"name": "id", "type": "string", "nullable": False, "unit": None, "description": "row id"},
+        {
+            "name": "width_hz",
+            "type": "float64",
+            "nullable": True,
+            "unit": "Hz",
+            "description": "a width",
+        },
+    ],
 }
 
 
 def _read(source):
-    yield hydrofw.Spectrum(nucleus="1H", observe_frequency_hz=4e8, spectral_width_hz=1e4,
-                           re=np.ones(2), im=np.zeros(2), source_path=source.path)
+    yield hydrofw.Spectrum(
+        nucleus="1H",
+        observe_frequency_hz=4e8,
+        spectral_width_hz=1e4,
+        re=np.ones(2),
+        im=np.zeros(2),
+        source_path=source.path,
+    )
 
 
 class Enricher:
@@ -47,8 +61,14 @@ class Schemas:
 class Examples:
     @hookimpl
     def hydrofw_register_readers(self, register):
-        register(Reader(name="dot-spec", table="spectrum",
-                        sniff=lambda s: 1.0 if s.name.endswith(".spec") else 0.0, read=_read))
+        register(
+            Reader(
+                name="dot-spec",
+                table="spectrum",
+                sniff=lambda s: 1.0 if s.name.endswith(".spec") else 0.0,
+                read=_read,
+            )
+        )
 
     @hookimpl
     def hydrofw_example_campaign(self, directory, seed):
@@ -98,8 +118,9 @@ def test_hydrofw_example_campaign_and_hydrofw_campaign_ingested(registry, tmp_pa
     assert main(["run", str(camp), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["datasets"] == 1 and summary["rows_added"] == {"spectrum": 1}
-    assert summary["skipped"] == [[str(camp / "raw" / "DAC1" / "notes.txt"),
-                                   "no reader recognises this file"]]
+    assert summary["skipped"] == [
+        [str(camp / "raw" / "DAC1" / "notes.txt"), "no reader recognises this file"]
+    ]
     assert summary["results"] == {"spectra_seen": 1}
     assert json.loads((camp / "report" / "summary.json").read_text()) == {"spectra": 1}
     stored = hydrofw.open_store(camp / "store").table("spectrum")

@@ -16,8 +16,21 @@ from hydrofw.nuclei import (
     reference_frequency_hz,
 )
 
-REQUIRED = ["1H", "2H", "11B", "13C", "14N", "27Al", "33S", "63Cu", "65Cu", "89Y", "93Nb",
-            "139La", "195Pt"]
+REQUIRED = [
+    "1H",
+    "2H",
+    "11B",
+    "13C",
+    "14N",
+    "27Al",
+    "33S",
+    "63Cu",
+    "65Cu",
+    "89Y",
+    "93Nb",
+    "139La",
+    "195Pt",
+]
 
 
 def test_required_nuclei_present_with_quadrupole_moments():
@@ -28,16 +41,26 @@ def test_required_nuclei_present_with_quadrupole_moments():
 
 
 def test_proton_gamma_matches_codata():
-    assert nucleus("1H").gamma_rad_s_t == pytest.approx(constants.physical_constants[
-        "proton gyromag. ratio"][0], rel=1e-6)
+    assert nucleus("1H").gamma_rad_s_t == pytest.approx(
+        constants.physical_constants["proton gyromag. ratio"][0], rel=1e-6
+    )
 
 
 @pytest.mark.parametrize(
     "name, mhz_at_9_28_t, xi_mhz_at_395",
-    [("1H", 395.119, 395.000), ("2H", 60.653, 60.635), ("11B", 126.793, 126.732),
-     ("13C", 99.374, 99.323), ("27Al", 103.037, 102.925), ("63Cu", 105.038, 104.736),
-     ("65Cu", 112.313, 112.195), ("89Y", 19.441, 19.356), ("93Nb", 96.998, 96.681),
-     ("139La", 56.248, 55.796), ("195Pt", 86.232, 84.912)],
+    [
+        ("1H", 395.119, 395.000),
+        ("2H", 60.653, 60.635),
+        ("11B", 126.793, 126.732),
+        ("13C", 99.374, 99.323),
+        ("27Al", 103.037, 102.925),
+        ("63Cu", 105.038, 104.736),
+        ("65Cu", 112.313, 112.195),
+        ("89Y", 19.441, 19.356),
+        ("93Nb", 96.998, 96.681),
+        ("139La", 56.248, 55.796),
+        ("195Pt", 86.232, 84.912),
+    ],
 )
 def test_larmor_and_reference_frequencies(name, mhz_at_9_28_t, xi_mhz_at_395):
     nuc = nucleus(name)

@@ -1,4 +1,4 @@
-"""Records: validation on construction and the lossless record -> Arrow -> Parquet -> record trip."""
+"""Records: validation on construction and the lossless record -> Arrow -> Parquet trip."""
 
 from __future__ import annotations
 
@@ -50,9 +50,7 @@ def spectra(draw):
         array_value=draw(opt(floats)),
         flags=draw(st.lists(text, max_size=3)),
         parameters=draw(st.dictionaries(text, text, max_size=4)),
-        history=[
-            hydrofw.HistoryStep(s, "p", "1", "{}") for s in draw(st.lists(text, max_size=2))
-        ],
+        history=[hydrofw.HistoryStep(s, "p", "1", "{}") for s in draw(st.lists(text, max_size=2))],
     )
 
 
@@ -74,8 +72,12 @@ def test_spectrum_round_trip_is_exact(records):
 )
 def test_transport_round_trip_is_exact(t, sweep, exc, when):
     rec = hydrofw.TransportCurve(
-        temperature_k=t, resistance_ohm=t[::-1], time_s=None if t.size % 2 else t, sweep=sweep,
-        excitation_a=exc, acquired_at=when,
+        temperature_k=t,
+        resistance_ohm=t[::-1],
+        time_s=None if t.size % 2 else t,
+        sweep=sweep,
+        excitation_a=exc,
+        acquired_at=when,
     )
     assert hydrofw.from_table(_parquet_trip(hydrofw.to_table([rec]))) == [rec]
 
@@ -85,8 +87,12 @@ def test_transport_round_trip_is_exact(t, sweep, exc, when):
 def test_relaxation_round_trip_is_exact(n, params):
     delays = np.linspace(0, 1e-2, n)
     rec = hydrofw.RelaxationCurve(
-        nucleus="1H", kind="T1_saturation_recovery", delay_s=delays, amplitude=np.exp(-delays),
-        params=params, source_ids=[str(i) for i in range(n)],
+        nucleus="1H",
+        kind="T1_saturation_recovery",
+        delay_s=delays,
+        amplitude=np.exp(-delays),
+        params=params,
+        source_ids=[str(i) for i in range(n)],
     )
     assert hydrofw.from_table(_parquet_trip(hydrofw.to_table([rec]))) == [rec]
 
@@ -102,10 +108,12 @@ def test_result_records_round_trip():
 
 
 def test_content_id_is_stable_and_content_sensitive():
-    a = hydrofw.Spectrum(nucleus="1H", observe_frequency_hz=4e8, spectral_width_hz=1e4,
-                         re=[1.0, 2.0], im=[0.0, 0.0])
-    b = hydrofw.Spectrum(nucleus="1H", observe_frequency_hz=4e8, spectral_width_hz=1e4,
-                         re=[1.0, 2.0], im=[0.0, 0.0])
+    a = hydrofw.Spectrum(
+        nucleus="1H", observe_frequency_hz=4e8, spectral_width_hz=1e4, re=[1.0, 2.0], im=[0.0, 0.0]
+    )
+    b = hydrofw.Spectrum(
+        nucleus="1H", observe_frequency_hz=4e8, spectral_width_hz=1e4, re=[1.0, 2.0], im=[0.0, 0.0]
+    )
     assert a.id == b.id and len(a.id) == 64
     assert a.evolve(re=[1.0, 2.5]).id != a.id
     assert a.evolve(cell="DAC2").id != a.id
@@ -113,8 +121,13 @@ def test_content_id_is_stable_and_content_sensitive():
 
 
 def test_derived_fields():
-    s = hydrofw.Spectrum(nucleus="1H", observe_frequency_hz=395e6, spectral_width_hz=2e5,
-                         re=np.zeros(8), im=np.zeros(8))
+    s = hydrofw.Spectrum(
+        nucleus="1H",
+        observe_frequency_hz=395e6,
+        spectral_width_hz=2e5,
+        re=np.zeros(8),
+        im=np.zeros(8),
+    )
     assert s.n_points == 8 and s.dwell_s == pytest.approx(5e-6) and s.x_step == pytest.approx(5e-6)
     assert s.x[-1] == pytest.approx(7 * 5e-6)
     assert s.data.dtype == np.complex128
@@ -135,8 +148,9 @@ def test_derived_fields():
     ],
 )
 def test_validation_errors(changes, message):
-    kw = dict(nucleus="1H", observe_frequency_hz=4e8, spectral_width_hz=1e4, re=[1.0, 2.0],
-              im=[0.0, 0.0])
+    kw = dict(
+        nucleus="1H", observe_frequency_hz=4e8, spectral_width_hz=1e4, re=[1.0, 2.0], im=[0.0, 0.0]
+    )
     kw.update(changes)
     with pytest.raises(ValidationError, match=message):
         hydrofw.Spectrum(**kw)

@@ -121,7 +121,10 @@ def test_cli_plugins_json_shows_broken_plugin(plugin_site):
     env = dict(os.environ, PYTHONPATH=str(site), PYTHONWARNINGS="ignore")
     out = subprocess.run(
         [sys.executable, "-m", "hydrofw.cli", "plugins", "--json"],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     plugins = {p["name"]: p for p in json.loads(out.stdout)}
     assert plugins["broken"]["status"] == "broken"

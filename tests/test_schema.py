@@ -22,25 +22,111 @@ from hydrofw.schema import (
 )
 
 CONTRACT = {
-    "spectrum": ["id", "cell", "nucleus", "domain", "observe_frequency_hz", "spectral_width_hz",
-                 "n_points", "n_scans", "x_start", "x_step", "x_unit", "re", "im", "acquired_at",
-                 "source_path", "source_sha256", "format", "reader", "parameters", "history"],
-    "relaxation": ["id", "cell", "nucleus", "kind", "delay_s", "amplitude", "amplitude_err",
-                   "model", "params", "stderr", "reduced_chi2"],
-    "transport": ["id", "cell", "acquired_at", "temperature_k", "resistance_ohm", "sweep",
-                  "excitation_a", "frequency_hz", "instrument", "source_path"],
-    "cell": ["cell", "campaign", "culet_um", "gasket", "precursor", "hydrogen_source",
-             "synthesis_pressure_gpa", "synthesized_at", "laser_temperature_k", "notes"],
+    "spectrum": [
+        "id",
+        "cell",
+        "nucleus",
+        "domain",
+        "observe_frequency_hz",
+        "spectral_width_hz",
+        "n_points",
+        "n_scans",
+        "x_start",
+        "x_step",
+        "x_unit",
+        "re",
+        "im",
+        "acquired_at",
+        "source_path",
+        "source_sha256",
+        "format",
+        "reader",
+        "parameters",
+        "history",
+    ],
+    "relaxation": [
+        "id",
+        "cell",
+        "nucleus",
+        "kind",
+        "delay_s",
+        "amplitude",
+        "amplitude_err",
+        "model",
+        "params",
+        "stderr",
+        "reduced_chi2",
+    ],
+    "transport": [
+        "id",
+        "cell",
+        "acquired_at",
+        "temperature_k",
+        "resistance_ohm",
+        "sweep",
+        "excitation_a",
+        "frequency_hz",
+        "instrument",
+        "source_path",
+    ],
+    "cell": [
+        "cell",
+        "campaign",
+        "culet_um",
+        "gasket",
+        "precursor",
+        "hydrogen_source",
+        "synthesis_pressure_gpa",
+        "synthesized_at",
+        "laser_temperature_k",
+        "notes",
+    ],
     "campaign": ["campaign"],
-    "lineshape": ["peak_hz", "peak_ppm", "fwhm_hz", "fwhm_hz_err", "integral", "snr_time",
-                  "snr_freq"],
-    "relaxation_fit": ["model", "t1_s", "t1_s_err", "t2_s", "t2_s_err", "m0", "m0_err", "beta",
-                       "reduced_chi2", "constrained"],
+    "lineshape": [
+        "peak_hz",
+        "peak_ppm",
+        "fwhm_hz",
+        "fwhm_hz_err",
+        "integral",
+        "snr_time",
+        "snr_freq",
+    ],
+    "relaxation_fit": [
+        "model",
+        "t1_s",
+        "t1_s_err",
+        "t2_s",
+        "t2_s_err",
+        "m0",
+        "m0_err",
+        "beta",
+        "reduced_chi2",
+        "constrained",
+    ],
     "quantification": ["ratio", "ratio_err", "mode", "factors"],
-    "tc": ["tc_onset_k", "tc_90_k", "tc_50_k", "tc_10_k", "tc_zero_k", "tc_dRdT_k", "width_k",
-           "tc_onset_k_err", "normal_state_ohm", "criterion_notes"],
-    "kinetics": ["rate_per_day", "rate_per_day_err", "x_inf", "x_inf_err", "tau_days",
-                 "tau_days_err", "aic_linear", "aic_exponential", "window_days"],
+    "tc": [
+        "tc_onset_k",
+        "tc_90_k",
+        "tc_50_k",
+        "tc_10_k",
+        "tc_zero_k",
+        "tc_dRdT_k",
+        "width_k",
+        "tc_onset_k_err",
+        "normal_state_ohm",
+        "criterion_notes",
+    ],
+    "kinetics": [
+        "rate_per_day",
+        "rate_per_day_err",
+        "x_inf",
+        "x_inf_err",
+        "tau_days",
+        "tau_days_err",
+        "aic_linear",
+        "aic_exponential",
+        "window_days",
+    ],
 }
 RESULT_COMMON = ["cell", "acquired_at", "days_since_synthesis", "method"]
 
@@ -77,8 +163,9 @@ def test_arrow_schema_types_units_and_metadata():
 
 
 def _minimal_spectrum_table():
-    rec = hydrofw.Spectrum(nucleus="1H", observe_frequency_hz=4e8, spectral_width_hz=1e4,
-                           re=[1.0, 2.0], im=[0.0, 0.0])
+    rec = hydrofw.Spectrum(
+        nucleus="1H", observe_frequency_hz=4e8, spectral_width_hz=1e4, re=[1.0, 2.0], im=[0.0, 0.0]
+    )
     return hydrofw.to_table([rec])
 
 
@@ -97,10 +184,27 @@ def test_conform_errors_name_table_and_column():
 
 
 def test_conform_adds_nullable_columns_and_keeps_extras():
-    t = _minimal_spectrum_table().select(
-        ["id", "nucleus", "domain", "observe_frequency_hz", "spectral_width_hz", "n_points",
-         "x_start", "x_step", "x_unit", "re", "im", "parameters", "history"]
-    ).append_column("my_column", pa.array([7]))
+    t = (
+        _minimal_spectrum_table()
+        .select(
+            [
+                "id",
+                "nucleus",
+                "domain",
+                "observe_frequency_hz",
+                "spectral_width_hz",
+                "n_points",
+                "x_start",
+                "x_step",
+                "x_unit",
+                "re",
+                "im",
+                "parameters",
+                "history",
+            ]
+        )
+        .append_column("my_column", pa.array([7]))
+    )
     out = conform(t.replace_schema_metadata(None), "spectrum")
     assert out.column("cell").null_count == 1
     assert out.column_names[-1] == "my_column"
@@ -122,11 +226,19 @@ def _v1_spectrum_table() -> pa.Table:
     """A spectrum table exactly as hydrofw schema v1 wrote it (MHz, no dwell_s/flags)."""
     v1 = get_schema("spectrum", version=1)
     rows = {
-        "id": ["a", "b"], "nucleus": ["1H", "139La"], "domain": ["time", "frequency"],
-        "observe_frequency_mhz": [395.0, 55.95], "spectral_width_hz": [2.0e5, 1.0e6],
-        "n_points": [2, 2], "x_start": [0.0, -5e5], "x_step": [5e-6, 5e5], "x_unit": ["s", "Hz"],
-        "re": [[1.0, 2.0], [3.0, 4.0]], "im": [[0.0, 0.0], [1.0, 1.0]],
-        "parameters": [[("SFO1", "395.0")], []], "history": [[], []],
+        "id": ["a", "b"],
+        "nucleus": ["1H", "139La"],
+        "domain": ["time", "frequency"],
+        "observe_frequency_mhz": [395.0, 55.95],
+        "spectral_width_hz": [2.0e5, 1.0e6],
+        "n_points": [2, 2],
+        "x_start": [0.0, -5e5],
+        "x_step": [5e-6, 5e5],
+        "x_unit": ["s", "Hz"],
+        "re": [[1.0, 2.0], [3.0, 4.0]],
+        "im": [[0.0, 0.0], [1.0, 1.0]],
+        "parameters": [[("SFO1", "395.0")], []],
+        "history": [[], []],
     }
     cols = [pa.array(rows.get(f.name, [None, None]), f.type) for f in v1.fields]
     return pa.Table.from_arrays(cols, schema=v1.arrow)

@@ -22,7 +22,9 @@ from store_writer import ROWS_PER_BATCH, batch  # noqa: E402
 def _writer(root: Path, start: int, stop: int, points: int = 4096) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, str(WRITER), str(root), str(start), str(stop), str(points)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -85,12 +85,27 @@ def normalize(table: pa.Table, params: NormalizeParams) -> pa.Table:
 
 @hookimpl
 def hydrofw_register_readers(register: Callable[[Reader], None]) -> None:
-    register(Reader(name="example-csv", table="spectrum", sniff=sniff, read=read,
-                    description="CSV FID with '# key: value' header", extensions=[".csv"]))
+    register(
+        Reader(
+            name="example-csv",
+            table="spectrum",
+            sniff=sniff,
+            read=read,
+            description="CSV FID with '# key: value' header",
+            extensions=[".csv"],
+        )
+    )
 
 
 @hookimpl
 def hydrofw_register_processors(register: Callable[[Processor], None]) -> None:
-    register(Processor(name="example.normalize", input_table="spectrum", output_table="spectrum",
-                       process=normalize, params=NormalizeParams,
-                       description="scale every row to a given maximum magnitude"))
+    register(
+        Processor(
+            name="example.normalize",
+            input_table="spectrum",
+            output_table="spectrum",
+            process=normalize,
+            params=NormalizeParams,
+            description="scale every row to a given maximum magnitude",
+        )
+    )
