@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -149,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except HydrofwError as exc:
+        if os.environ.get("HYDROFW_DEBUG"):
+            raise  # full traceback, including the reader error a FormatError wraps
         message = " ".join(str(exc).split())
         print(f"hydrofw: error: {message}", file=sys.stderr)
         return EXIT_DATA

@@ -19,7 +19,14 @@ import attrs
 
 from .errors import ValidationError
 
-__all__ = ["Nucleus", "NUCLEI", "nucleus", "normalize_nucleus", "reference_frequency_hz"]
+__all__ = [
+    "Nucleus",
+    "NUCLEI",
+    "nucleus",
+    "normalize_nucleus",
+    "reference_frequency_hz",
+    "guess_nucleus_from_frequency",
+]
 
 
 @attrs.frozen

@@ -134,8 +134,8 @@ def _one_of(*choices: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
 
 
 def _positive(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and not value > 0:
-        raise ValidationError(f"{attribute.name} must be positive, got {value!r}")
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise ValidationError(f"{attribute.name} must be positive and finite, got {value!r}")
 
 
 def _finite(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

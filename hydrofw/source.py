@@ -7,6 +7,7 @@ escape the archive (absolute paths, ``..``) are refused.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import io
 import os
@@ -23,7 +24,7 @@ __all__ = ["Source", "FileSource", "ZipSource", "open_source"]
 _IGNORED = ("__MACOSX/", ".DS_Store")
 
 
-class Source:
+class Source(abc.ABC):
     """A file or folder of raw data. ``relpath`` arguments are '/'-separated, relative."""
 
     #: Human-readable location used in error messages ("run/1", "exp.zip!/10/fid").
@@ -42,25 +43,33 @@ class Source:
         """The real filesystem path, or None for data inside an archive."""
         return None
 
+    @abc.abstractmethod
     def is_dir(self) -> bool:
-        raise NotImplementedError
+        """True for a folder."""
 
+    @abc.abstractmethod
     def exists(self, relpath: str = "") -> bool:
-        raise NotImplementedError
+        """True when ``relpath`` (a file or folder below this source) exists."""
 
+    @abc.abstractmethod
     def listdir(self, relpath: str = "") -> list[str]:
         """Names directly inside a folder (sorted)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def open(self, relpath: str = "") -> BinaryIO:
-        raise NotImplementedError
+        """A binary file object; raises :class:`ReadError` naming the file."""
 
+    @abc.abstractmethod
     def size(self, relpath: str = "") -> int:
-        raise NotImplementedError
+        """Size of a file in bytes."""
 
+    @abc.abstractmethod
     def child(self, relpath: str) -> Source:
         """The source one level (or more) down."""
-        raise NotImplementedError
+
+    @abc.abstractmethod
+    def parent(self) -> Source:
+        """The folder holding this file or folder (the archive root stops the climb)."""
 
     def describe(self, relpath: str = "") -> str:
         """Location of ``relpath`` for error messages."""
@@ -158,6 +167,9 @@ class FileSource(Source):
     def child(self, relpath: str) -> FileSource:
         return FileSource(self._p(relpath))
 
+    def parent(self) -> FileSource:
+        return FileSource(self._root.parent)
+
 
 class ZipSource(Source):
     """A folder (``prefix``) or a file inside a zip archive, read without extraction."""
@@ -206,6 +218,9 @@ class ZipSource(Source):
 
     def child(self, relpath: str) -> ZipSource:
         return ZipSource(self._zip, self._archive_path, self._full(relpath))
+
+    def parent(self) -> ZipSource:
+        return ZipSource(self._zip, self._archive_path, posixpath.dirname(self._prefix))
 
 
 def _safe_members(archive: zipfile.ZipFile, where: str) -> frozenset[str]:

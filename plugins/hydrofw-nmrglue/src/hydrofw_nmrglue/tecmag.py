@@ -1,0 +1,172 @@
+"""TecMag ``.tnt`` files (TNMR / NTNMR, magic ``TNT1.000`` to ``TNT1.008``).
+
+Layout: 8-byte magic, then tagged sections (4-byte tag, uint32 flag, uint32 length, payload):
+``TMAG`` (acquisition header, decoded with nmrglue's ``TNTTMAG`` record layout), ``DATA``
+(complex64 little endian, ``actual_npts`` in Fortran order), ``TMG2``, ``PSEQ``, ...
+The file is parsed from bytes (zip members work).
+
+Conventions: every point of acquisition dimensions 2-4 becomes a row (``increment`` in
+Fortran order); ``observe_frequency_hz = ob_freq[0] * 1e6``; ``dwell_s = dwell[0]`` and
+``spectral_width_hz = 1 / dwell[0]`` (TNMR's ``sw`` is the half width, +-sw, kept in
+``parameters``); ``n_scans = actual_scans`` (``scans`` when none were completed).
+``acquired_at``: the Unix ``start_time`` when it agrees with the ``date`` text to within a
+time-zone offset (14 h), else the ``date`` text (cleaned of trailing bytes) read as UTC and
+flagged ``acquired_at_local_time``. ``magnet_field`` is kept in ``parameters`` and flagged
+``magnet_field_not_recorded`` when the nucleus does not resonate at ``ob_freq`` in that field
+(TNMR writes a default of 2.11 T).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import struct
+from collections.abc import Iterator
+
+import numpy as np
+from nmrglue.fileio.tecmag import TNTTMAG
+
+import hydrofw
+from hydrofw.errors import FormatError
+from hydrofw.ids import file_sha256
+from hydrofw.nuclei import nucleus as nucleus_data
+from hydrofw.source import Source
+
+from .normalize import (
+    Acquisition,
+    resolve_nucleus,
+    spectra,
+    utc_from_epoch,
+    utc_from_wall_clock,
+)
+from .rawdata import check_plausible
+
+__all__ = ["sniff", "read"]
+
+_MAGIC = re.compile(rb"^TNT1\.00[0-8]$")
+_SECTION = struct.Struct("<4sII")
+_DATE_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%m/%d/%Y %H:%M:%S")
+_REQUIRED = (b"TMAG", b"DATA")
+_ZONE_SLACK_S = 14 * 3600
+_FIELD_TOLERANCE = 0.02
+
+
+def sniff(source: Source) -> float:
+    """0.99 for a file starting with ``TNT1.00x``, 0.2 for another ``.tnt`` file."""
+    if source.is_dir():
+        return 0.0
+    if _MAGIC.match(source.head(8)):
+        return 0.99
+    return 0.2 if source.suffix == ".tnt" else 0.0
+
+
+def _sections(raw: bytes, where: str) -> dict[str, tuple[int, int]]:
+    """Offset and length of every tagged section up to the first that does not fit."""
+    if not _MAGIC.match(raw[:8]):
+        raise FormatError(where, f"not a TecMag file: magic {raw[:8]!r}, expected TNT1.00x")
+    sections: dict[str, tuple[int, int]] = {}
+    pos = 8
+    while pos + _SECTION.size <= len(raw):
+        tag, _flag, length = _SECTION.unpack_from(raw, pos)
+        pos += _SECTION.size
+        if pos + length > len(raw):
+            if tag in _REQUIRED:
+                raise FormatError(
+                    where, f"section {tag!r} runs past the end of the file (truncated)"
+                )
+            break  # older TNMR versions end with a PSEQ section of another layout
+        sections[tag.decode("latin-1")] = (pos, length)
+        pos += length
+    return sections
+
+
+def _text(value: bytes) -> str:
+    """A fixed-width string field up to its first NUL (TNMR leaves old bytes behind it)."""
+    return value.split(b"\x00", 1)[0].decode("latin-1").strip()
+
+
+def _acquired_at(tmag: np.void) -> tuple[dt.datetime | None, tuple[str, ...]]:
+    """UTC acquisition time and its flags (see the module docstring)."""
+    wall = utc_from_wall_clock(_text(bytes(tmag["date"])), _DATE_FORMATS)
+    start = utc_from_epoch(float(tmag["start_time"]))
+    if start is not None and (wall is None or abs((start - wall).total_seconds()) <= _ZONE_SLACK_S):
+        return start, ()
+    return wall, ("acquired_at_local_time",) if wall is not None else ()
+
+
+def _parameters(tmag: np.void) -> dict[str, str]:
+    params = {}
+    for name in TNTTMAG.names:
+        if name.startswith("space"):
+            continue
+        value = tmag[name]
+        if isinstance(value, bytes | np.bytes_):
+            params[name] = _text(bytes(value))
+        elif np.ndim(value):
+            items = [_text(bytes(v)) if isinstance(v, bytes | np.bytes_) else str(v) for v in value]
+            params[name] = " ".join(items)
+        else:
+            params[name] = str(value)
+    return params
+
+
+def _field_flags(found: str, field_t: float, observe_hz: float) -> tuple[str, ...]:
+    expected_hz = nucleus_data(found).larmor_frequency_hz(field_t)
+    if field_t > 0 and abs(observe_hz / expected_hz - 1.0) < _FIELD_TOLERANCE:
+        return ()
+    return ("magnet_field_not_recorded",)
+
+
+def read(source: Source, nucleus: str | None = None) -> Iterator[hydrofw.Spectrum]:
+    """Rows of a ``.tnt`` file, one per point of dimensions 2-4; ``nucleus`` overrides."""
+    where = source.path
+    raw = source.read_bytes()
+    sections = _sections(raw, where)
+    for tag in (t.decode() for t in _REQUIRED):
+        if tag not in sections:
+            raise FormatError(where, f"no {tag} section (truncated or not an acquisition file)")
+    offset, length = sections["TMAG"]
+    if length != TNTTMAG.itemsize:
+        raise FormatError(where, f"TMAG section of {length} bytes, expected {TNTTMAG.itemsize}")
+    tmag = np.frombuffer(raw, TNTTMAG, count=1, offset=offset)[0]
+    shape = [int(n) for n in tmag["actual_npts"]]
+    if any(n < 1 for n in shape):
+        raise FormatError(where, f"acquisition size actual_npts={shape} is not positive")
+    offset, length = sections["DATA"]
+    total = math.prod(shape)
+    if length != total * 8:
+        raise FormatError(
+            where, f"DATA holds {length} bytes, actual_npts={shape} needs {total * 8}"
+        )
+    values = np.frombuffer(raw, "<f4", count=2 * total, offset=offset)
+    check_plausible(values, values.dtype, where, "the TecMag format (little-endian float32)")
+    cube = values.view("<c8").reshape(shape, order="F")
+    data = cube.reshape(shape[0], -1, order="F").T.astype(np.complex128)
+    observe_hz = float(tmag["ob_freq"][0]) * 1e6
+    dwell_s = float(tmag["dwell"][0])
+    if not (0 < observe_hz < math.inf and 0 < dwell_s < math.inf):
+        raise FormatError(where, f"ob_freq={observe_hz / 1e6} MHz, dwell={dwell_s} s must be > 0")
+    found, flags = resolve_nucleus(
+        _text(bytes(tmag["nuclei"][0])), observe_hz, where, override=nucleus
+    )
+    flags += _field_flags(found, float(tmag["magnet_field"]), observe_hz)
+    acquired_at, date_flags = _acquired_at(tmag)
+    actual_scans = int(tmag["actual_scans"])
+    temperature_k = float(tmag["actual_temperature"])
+    acq = Acquisition(
+        format="tecmag",
+        source_path=source.path,
+        source_sha256=file_sha256(raw),
+        nucleus=found,
+        observe_frequency_hz=observe_hz,
+        spectral_width_hz=1.0 / dwell_s,
+        parameters=_parameters(tmag),
+        n_scans=actual_scans if actual_scans > 0 else int(tmag["scans"]),
+        acquired_at=acquired_at,
+        pulse_program=_text(bytes(tmag["sequence"])) or None,
+        receiver_gain=float(tmag["receiver_gain"]),
+        temperature_k=temperature_k if temperature_k > 0 else None,
+        flags=flags + date_flags,
+    )
+    yield from spectra(acq, data)
