@@ -129,7 +129,9 @@ def process(name: str, table: pa.Table, **params: Any) -> pa.Table:
     version = (info.version if info else None) or "unknown"
     params_json = params_to_json(p)
     ids = derive_ids(out.column("id").to_pylist(), name, params_json)
-    out = out.set_column(out.column_names.index("id"), out.schema.field("id"), pa.array(ids))
+    out = out.set_column(
+        out.column_names.index("id"), out.schema.field("id"), pa.array(ids, pa.string())
+    )
     if "history" in out.column_names:
         out = append_history(out, name, proc.plugin, version, params_json)
     return out

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import optimize
 
 from .errors import ProcessingError, ValidationError
@@ -80,13 +81,13 @@ def covariance_from_jacobian(jac: np.ndarray) -> np.ndarray:
 
 def fit_curve(
     model: Callable[..., np.ndarray],
-    x: np.ndarray,
-    y: np.ndarray,
-    p0: Sequence[float],
+    x: ArrayLike,
+    y: ArrayLike,
+    p0: ArrayLike,
     *,
     names: Sequence[str] | None = None,
-    sigma: np.ndarray | float | None = None,
-    bounds: tuple[Sequence[float], Sequence[float]] | None = None,
+    sigma: ArrayLike | None = None,
+    bounds: tuple[ArrayLike, ArrayLike] | None = None,
     scale_covariance: bool = True,
     max_nfev: int | None = None,
 ) -> FitResult:

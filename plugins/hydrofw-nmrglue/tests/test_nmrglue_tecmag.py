@@ -54,3 +54,26 @@ def test_three_fids_become_rows_with_utc_start_time(real_data):
     assert records[0].parameters["date"] == "2015/1/13 14:56:10"
     assert records[0].receiver_gain == 75
     assert len({r.id for r in records}) == 3
+
+
+def _pascal(text: bytes) -> bytes:
+    return len(text).to_bytes(4, "little") + text
+
+
+def test_pseq_delay_table_becomes_the_array_variable(real_data, tmp_path):
+    # the real three-FID file, with a delay table appended to its PSEQ section the way TNMR
+    # stores tables: a length-prefixed name, then length-prefixed tokens with SI suffixes
+    raw = (real_data / FILES[1]).read_bytes()
+    tables = _pascal(b"rfamp") + _pascal(b"1 2 3 4") + _pascal(b"vdlist") + _pascal(b"50u 1.5m 2")
+    path = tmp_path / "arrayed.tnt"
+    path.write_bytes(raw + tables)
+    records = list(hydrofw.read_records(path))
+    assert [r.array_variable for r in records] == ["vdlist"] * 3
+    assert [r.array_value for r in records] == [50e-6, 1.5e-3, 2.0]
+    assert records[0].array_unit == "s"
+    named = list(hydrofw.read_records(path, array_table="rfamp"))
+    assert [r.array_value for r in named] == [1.0, 2.0, 3.0] and named[0].array_unit is None
+    with pytest.raises(hydrofw.errors.FormatError, match="no PSEQ table 'vd2'.*rfamp, vdlist"):
+        list(hydrofw.read_records(path, array_table="vd2"))
+    # the unmodified file has no table with one value per FID: no array variable
+    assert {r.array_variable for r in hydrofw.read_records(real_data / FILES[1])} == {None}

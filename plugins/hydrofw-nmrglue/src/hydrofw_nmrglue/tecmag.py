@@ -14,6 +14,12 @@ time-zone offset (14 h), else the ``date`` text (cleaned of trailing bytes) read
 flagged ``acquired_at_local_time``. ``magnet_field`` is kept in ``parameters`` and flagged
 ``magnet_field_not_recorded`` when the nucleus does not resonate at ``ob_freq`` in that field
 (TNMR writes a default of 2.11 T).
+
+Arrayed experiments: TNMR keeps the stepped values (delay lists such as ``vdlist`` or
+``de1:1``) as tables in the ``PSEQ`` section, stored as pairs of length-prefixed strings (name,
+then whitespace-separated tokens with SI suffixes: ``50u``, ``1.5m``). The table with one
+value per row becomes the array variable (``array_table=`` picks one by name when several
+fit); values with time suffixes are converted to seconds (``array_unit="s"``).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from hydrofw.source import Source
 
 from .normalize import (
     Acquisition,
+    ArrayAxis,
     resolve_nucleus,
     spectra,
     utc_from_epoch,
@@ -50,6 +57,10 @@ _DATE_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%m/%d/%Y %H:%M:%S")
 _REQUIRED = (b"TMAG", b"DATA")
 _ZONE_SLACK_S = 14 * 3600
 _FIELD_TOLERANCE = 0.02
+_TABLE_NAME = re.compile(rb"^[A-Za-z_][A-Za-z0-9_:.]{0,62}$")
+_TABLE_TOKEN = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(ns|us|ms|s|n|u|m)?$")
+_SI_EXPONENT = {"n": -9, "ns": -9, "u": -6, "us": -6, "m": -3, "ms": -3, "s": 0}
+_MAX_TABLE_BYTES = 1 << 20
 
 
 def sniff(source: Source) -> float:
@@ -111,6 +122,68 @@ def _parameters(tmag: np.void) -> dict[str, str]:
     return params
 
 
+def _int32_at(raw: bytes, pos: int) -> int:
+    return int.from_bytes(raw[pos : pos + 4], "little", signed=True) if pos + 4 <= len(raw) else -1
+
+
+def _table_values(content: bytes) -> tuple[list[float], bool] | None:
+    """Numeric values of a table's text and whether they carried time suffixes; None when the
+    text is not a list of numbers."""
+    try:
+        tokens = content.decode("ascii").split()
+    except UnicodeDecodeError:
+        return None
+    values, timed = [], False
+    for token in tokens:
+        m = _TABLE_TOKEN.match(token)
+        if m is None:
+            return None
+        exponent = _SI_EXPONENT.get(m.group(2) or "", 0)
+        timed = timed or m.group(2) is not None
+        values.append(float(f"{m.group(1)}e{exponent}") if exponent else float(m.group(1)))
+    return (values, timed) if values else None
+
+
+def pseq_tables(raw: bytes) -> dict[str, tuple[list[float], bool]]:
+    """Multi-valued tables of the PSEQ section: name -> (values, values are times in s)."""
+    start = raw.find(b"PSEQ")
+    if start < 0:
+        return {}
+    tables: dict[str, tuple[list[float], bool]] = {}
+    pos = start + 4
+    while pos + 8 <= len(raw):
+        n_name = _int32_at(raw, pos)
+        name = raw[pos + 4 : pos + 4 + n_name] if 0 < n_name < 64 else b""
+        if name and _TABLE_NAME.match(name):
+            at = pos + 4 + n_name
+            n_content = _int32_at(raw, at)
+            if 0 < n_content <= _MAX_TABLE_BYTES and at + 4 + n_content <= len(raw):
+                parsed = _table_values(raw[at + 4 : at + 4 + n_content])
+                if parsed is not None:
+                    if len(parsed[0]) > 1:
+                        tables[name.decode("ascii")] = parsed
+                    pos = at + 4 + n_content
+                    continue
+        pos += 1
+    return tables
+
+
+def _array_axis(raw: bytes, rows: int, wanted: str | None, where: str) -> ArrayAxis | None:
+    """The PSEQ table with one value per row (see the module docstring)."""
+    tables = pseq_tables(raw)
+    if wanted is not None:
+        if wanted not in tables:
+            known = ", ".join(sorted(tables)) or "none"
+            raise FormatError(where, f"no PSEQ table {wanted!r} (tables: {known})")
+        candidates = {wanted: tables[wanted]}
+    else:
+        candidates = {k: v for k, v in tables.items() if len(v[0]) == rows}
+    if rows < 2 or len(candidates) != 1:
+        return None
+    ((name, (values, timed)),) = candidates.items()
+    return ArrayAxis(name, values[:rows], "s" if timed else None)
+
+
 def _field_flags(found: str, field_t: float, observe_hz: float) -> tuple[str, ...]:
     expected_hz = nucleus_data(found).larmor_frequency_hz(field_t)
     if field_t > 0 and abs(observe_hz / expected_hz - 1.0) < _FIELD_TOLERANCE:
@@ -118,8 +191,11 @@ def _field_flags(found: str, field_t: float, observe_hz: float) -> tuple[str, ..
     return ("magnet_field_not_recorded",)
 
 
-def read(source: Source, nucleus: str | None = None) -> Iterator[hydrofw.Spectrum]:
-    """Rows of a ``.tnt`` file, one per point of dimensions 2-4; ``nucleus`` overrides."""
+def read(
+    source: Source, nucleus: str | None = None, array_table: str | None = None
+) -> Iterator[hydrofw.Spectrum]:
+    """Rows of a ``.tnt`` file, one per point of dimensions 2-4; ``nucleus`` overrides the
+    header, ``array_table`` names the PSEQ table holding the arrayed values."""
     where = source.path
     raw = source.read_bytes()
     sections = _sections(raw, where)
@@ -169,4 +245,5 @@ def read(source: Source, nucleus: str | None = None) -> Iterator[hydrofw.Spectru
         temperature_k=temperature_k if temperature_k > 0 else None,
         flags=flags + date_flags,
     )
-    yield from spectra(acq, data)
+    axis = _array_axis(raw, data.shape[0], array_table, where)
+    yield from spectra(acq, data, axis=axis)
