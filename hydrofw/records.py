@@ -420,6 +420,8 @@ def _result_record(class_name: str, table: str, doc: str) -> type[Record]:
             )
         elif pa.types.is_list(t) and pa.types.is_string(t.value_type):
             ns[fd.name] = attrs.field(default=None, converter=_str_tuple)
+        elif pa.types.is_list(t) and pa.types.is_floating(t.value_type):
+            ns[fd.name] = _opt_array()
         else:
             ns[fd.name] = _text()
 

@@ -104,6 +104,8 @@ class TableSchema:
     description: str
     fields: tuple[FieldDef, ...]
     changes: Mapping[str, str] = attrs.field(factory=dict, eq=False, hash=False)
+    #: columns identifying a row (the store keeps the first row of each key)
+    key: tuple[str, ...] = ("id",)
 
     @property
     def arrow(self) -> pa.Schema:
@@ -139,7 +141,13 @@ class TableSchema:
             raise SchemaError(f"schema {where or doc!r}: malformed definition ({exc})") from None
         if len({f.name for f in fields}) != len(fields):
             raise SchemaError(f"schema {where}: duplicate field names")
-        return cls(name, version, str(doc.get("description", "")), fields, doc.get("changes", {}))
+        key = tuple(doc.get("key", ["id"]))
+        missing = [k for k in key if k not in {f.name for f in fields}]
+        if missing or not key:
+            raise SchemaError(f"schema {where}: key names unknown fields {missing}")
+        return cls(
+            name, version, str(doc.get("description", "")), fields, doc.get("changes", {}), key
+        )
 
 
 @cache

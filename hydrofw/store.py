@@ -1,8 +1,9 @@
-"""The Parquet store: one folder per table, immutable part files, idempotent by content id.
+"""The Parquet store: one folder per table, immutable part files, idempotent by row key.
 
 Layout: ``<store>/<table>/part-<hash>.parquet``. Each write takes a per-table lock, drops rows
 whose ``id`` is already stored, and writes the rest as a new part atomically (temp file, fsync,
-rename). A writer killed at any moment leaves only a hidden temp file, which readers ignore and
+rename). The row key is ``id`` (a content hash) or the schema's ``key`` columns (``cell`` for
+the cell table); the first row written with a key is kept. A writer killed at any moment leaves only a hidden temp file, which readers ignore and
 the next writer removes; two processes writing at once both keep their rows. The folder is
 readable as-is by ``pyarrow.dataset``, DuckDB (``read_parquet('<store>/<table>/*.parquet')``),
 polars and Spark.
@@ -99,10 +100,10 @@ class Store:
             key = part.name
             if key not in cache:
                 try:
-                    col = pq.read_table(part, columns=["id"]).column("id")
+                    keys = row_keys(pq.read_table(part, columns=list(get_schema(name).key)), name)
                 except (OSError, pa.ArrowInvalid) as exc:
                     raise StoreError(f"{part}: unreadable store part ({exc})") from None
-                cache[key] = frozenset(col.to_pylist())
+                cache[key] = frozenset(keys.to_pylist())
             out |= cache[key]
         return frozenset(out)
 
@@ -119,14 +120,14 @@ class Store:
         with self._lock(name):
             self._clean_tmp(name)
             stored = self.ids(name)
-            ids = table.column("id")
+            ids = row_keys(table, name)
             _, first = _unique_first(ids)
             mask = pc.invert(pc.is_in(ids, value_set=pa.array(sorted(stored), pa.string())))
             keep = pc.and_(mask, first)
             new = table.filter(keep)
             if new.num_rows == 0:
                 return 0
-            new_ids = sorted(new.column("id").to_pylist())
+            new_ids = sorted(row_keys(new, name).to_pylist())
             digest = hashlib.sha256("\n".join(new_ids).encode()).hexdigest()[:32]
             part = self._dir(name) / f"part-{digest}.parquet"
             with atomic_path(part) as tmp:
@@ -141,7 +142,7 @@ class Store:
             if len(old) <= 1 and not self._needs_migration(old):
                 return
             table = self._read(name, old)
-            ids = sorted(table.column("id").to_pylist())
+            ids = sorted(row_keys(table, name).to_pylist())
             digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:32]
             part = self._dir(name) / f"part-{digest}.parquet"
             with atomic_path(part) as tmp:
@@ -175,8 +176,8 @@ class Store:
             tables.append(conform(upgrade(t, str(p)), name, where=str(p)))
         if not tables:
             return empty(name)
-        table = pa.concat_tables(tables)
-        _, first = _unique_first(table.column("id"))
+        table = pa.concat_tables(tables, promote_options="default")  # extra columns differ
+        _, first = _unique_first(row_keys(table, name))
         return table.filter(first)
 
     def table(self, name: str, columns: list[str] | None = None) -> pa.Table:
@@ -200,6 +201,16 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
+
+
+def row_keys(table: pa.Table, name: str) -> pa.Array:
+    """The key of every row (the ``id`` column, or the schema's key columns joined)."""
+    key = get_schema(name).key
+    if len(key) == 1:
+        col = table.column(key[0])
+        return col.combine_chunks().cast(pa.string())
+    parts = [pc.fill_null(table.column(k).cast(pa.string()), "\x00") for k in key]
+    return pc.binary_join_element_wise(*parts, "\x1f").combine_chunks()
 
 
 def _unique_first(ids: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array]:

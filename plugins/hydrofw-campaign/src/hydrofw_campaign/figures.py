@@ -56,9 +56,22 @@ class Series:
     fit_label: str = ""
 
 
-def _norm(y: np.ndarray) -> np.ndarray:
-    peak = np.nanmax(np.abs(y)) if y.size else 1.0
+def _norm(y: np.ndarray, peak: float | None = None) -> np.ndarray:
+    """``y`` over ``peak`` (default: its own largest magnitude)."""
+    peak = (np.nanmax(np.abs(y)) if y.size else 1.0) if peak is None else peak
     return y / peak if peak > 0 else y
+
+
+def _zoom(ax: plt.Axes, curves: Sequence[Curve], pad: float = 0.6) -> None:
+    """Limit the x axis to where the lines are (above 5 % of their maximum), padded."""
+    lo, hi = np.inf, -np.inf
+    for c in curves:
+        strong = c.x[np.abs(c.y) >= 0.05 * np.nanmax(np.abs(c.y))]
+        if strong.size:
+            lo, hi = min(lo, strong.min()), max(hi, strong.max())
+    if np.isfinite(lo) and hi > lo:
+        width = hi - lo
+        ax.set_xlim(hi + pad * width, lo - pad * width)  # ppm axes run right to left
 
 
 def before_after_spectra(la: Sequence[Curve], h: Sequence[Curve], cell: str) -> Figure:
@@ -67,7 +80,9 @@ def before_after_spectra(la: Sequence[Curve], h: Sequence[Curve], cell: str) -> 
     for ax, curves, title in ((axes[0], la, "$^{139}$La"), (axes[1], h, "$^{1}$H")):
         for i, c in enumerate(curves):
             ax.plot(c.x, _norm(c.y) + 1.1 * i, lw=1.0, label=c.label)
-        ax.invert_xaxis()
+        _zoom(ax, curves, pad=0.3)
+        if not curves:
+            ax.invert_xaxis()
         ax.set_xlabel("shift (ppm)")
         ax.set_yticks([])
         ax.set_title(f"{title}, {cell}")
@@ -125,10 +140,17 @@ def stacked_spectra(la: Sequence[Curve], h: Sequence[Curve], h2: Curve | None, c
     fig, axes = plt.subplots(1, ncols, figsize=(4 * ncols, 4.4), constrained_layout=True)
     for ax, curves, title in ((axes[0], la, "a) $^{139}$La"), (axes[1], h, "b) $^{1}$H")):
         cmap = plt.get_cmap("viridis")
+        # one scale per panel, so changes of intensity over the days stay visible
+        peak = max((float(np.nanmax(np.abs(c.y))) for c in curves), default=1.0)
         for i, c in enumerate(curves):
-            ax.plot(c.x, _norm(c.y) * 0.9 + i, lw=0.9, color=cmap(i / max(len(curves) - 1, 1)))
-            ax.text(c.x[0], i + 0.15, c.label, fontsize=7)
-        ax.invert_xaxis()
+            ax.plot(
+                c.x, _norm(c.y, peak) * 0.9 + i, lw=0.9, color=cmap(i / max(len(curves) - 1, 1))
+            )
+        _zoom(ax, curves)
+        for i, c in enumerate(curves):
+            ax.text(ax.get_xlim()[0], i + 0.15, c.label, fontsize=7)
+        if not curves:
+            ax.invert_xaxis()
         ax.set_xlabel("shift (ppm)")
         ax.set_yticks([])
         ax.set_title(f"{title}, {cell}")
@@ -141,11 +163,13 @@ def stacked_spectra(la: Sequence[Curve], h: Sequence[Curve], h2: Curve | None, c
     return fig
 
 
-def pake_fit(data: Curve, fit: Curve, components: Sequence[Curve], title: str) -> Figure:
-    """Fig. 5: the broad 1H line of molecular H2 with the fitted sum of Pake doublets."""
+def pake_fit(data: Curve, fit: Curve | None, components: Sequence[Curve], title: str) -> Figure:
+    """Fig. 5: the broad 1H line of molecular H2 with the fitted Pake doublets (model curve
+    and/or markers of each doublet's horns)."""
     fig, ax = plt.subplots(figsize=(6, 3.8), constrained_layout=True)
     ax.plot(data.x, data.y, ".", ms=2, color="0.4", label=data.label)
-    ax.plot(fit.x, fit.y, "-", lw=1.5, label=fit.label)
+    if fit is not None:
+        ax.plot(fit.x, fit.y, "-", lw=1.5, label=fit.label)
     for c in components:
         ax.plot(c.x, c.y, "--", lw=1.0, label=c.label)
     ax.set_xlabel("frequency offset (kHz)")
