@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -21,6 +21,7 @@ from .errors import SchemaError, ValidationError
 from .ids import content_id
 from .nuclei import normalize_nucleus
 from .schema import conform, get_schema, identify
+from .validators import finite, one_of, positive
 
 __all__ = [
     "Record",
@@ -125,24 +126,6 @@ def _nucleus(value: Any) -> str:
     return normalize_nucleus(value)
 
 
-def _one_of(*choices: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None and value not in choices:
-            raise ValidationError(f"{attribute.name} must be one of {choices}, got {value!r}")
-
-    return check
-
-
-def _positive(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and not (value > 0 and math.isfinite(value)):
-        raise ValidationError(f"{attribute.name} must be positive and finite, got {value!r}")
-
-
-def _finite(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and not math.isfinite(value):
-        raise ValidationError(f"{attribute.name} must be finite, got {value!r}")
-
-
 def _array() -> Any:
     return attrs.field(converter=_f64_array, eq=attrs.cmp_using(eq=_array_eq), repr=_short)
 
@@ -228,14 +211,14 @@ class Spectrum(Record):
     __table__: ClassVar[str] = "spectrum"
 
     nucleus: str = attrs.field(converter=_nucleus)
-    observe_frequency_hz: float = attrs.field(converter=float, validator=_positive)
-    spectral_width_hz: float = attrs.field(converter=float, validator=_positive)
+    observe_frequency_hz: float = attrs.field(converter=float, validator=positive)
+    spectral_width_hz: float = attrs.field(converter=float, validator=positive)
     re: np.ndarray = _array()
     im: np.ndarray = _array()
-    domain: str = attrs.field(default="time", validator=_one_of("time", "frequency"))
-    x_start: float = attrs.field(default=0.0, converter=float, validator=_finite)
+    domain: str = attrs.field(default="time", validator=one_of("time", "frequency"))
+    x_start: float = attrs.field(default=0.0, converter=float, validator=finite)
     x_step: float | None = _num()
-    x_unit: str = attrs.field(default="s", validator=_one_of("s", "Hz", "ppm"))
+    x_unit: str = attrs.field(default="s", validator=one_of("s", "Hz", "ppm"))
     n_points: int | None = attrs.field(default=None, converter=_opt_int)
     n_scans: int | None = attrs.field(default=None, converter=_opt_int)
     dwell_s: float | None = _num()
@@ -295,7 +278,7 @@ class RelaxationCurve(Record):
 
     nucleus: str = attrs.field(converter=_nucleus)
     kind: str = attrs.field(
-        validator=_one_of(
+        validator=one_of(
             "T1_saturation_recovery", "T1_inversion_recovery", "T2_hahn_echo", "T2_cpmg"
         )
     )
@@ -337,7 +320,7 @@ class TransportCurve(Record):
 
     temperature_k: np.ndarray = _array()
     resistance_ohm: np.ndarray = _array()
-    sweep: str = attrs.field(default="cooling", validator=_one_of("cooling", "warming"))
+    sweep: str = attrs.field(default="cooling", validator=one_of("cooling", "warming"))
     time_s: np.ndarray | None = _opt_array()
     id: str | None = _text()
     cell: str | None = _text()
@@ -371,14 +354,14 @@ class Cell(Record):
 
     cell: str = attrs.field(converter=str)
     campaign: str | None = _text()
-    kind: str | None = attrs.field(default=None, validator=_one_of("nmr", "transport"))
-    culet_um: float | None = _num(validator=attrs.validators.optional(_positive))
+    kind: str | None = attrs.field(default=None, validator=one_of("nmr", "transport"))
+    culet_um: float | None = _num(validator=attrs.validators.optional(positive))
     gasket: str | None = _text()
     precursor: str | None = _text()
     hydrogen_source: str | None = _text()
-    synthesis_pressure_gpa: float | None = _num(validator=attrs.validators.optional(_positive))
+    synthesis_pressure_gpa: float | None = _num(validator=attrs.validators.optional(positive))
     synthesized_at: dt.datetime | None = attrs.field(default=None, converter=_utc)
-    laser_temperature_k: float | None = _num(validator=attrs.validators.optional(_positive))
+    laser_temperature_k: float | None = _num(validator=attrs.validators.optional(positive))
     notes: str | None = _text()
 
 
@@ -389,8 +372,8 @@ class Campaign(Record):
     __table__: ClassVar[str] = "campaign"
 
     campaign: str = attrs.field(converter=str)
-    field_t: float | None = _num(validator=attrs.validators.optional(_positive))
-    proton_frequency_hz: float | None = _num(validator=attrs.validators.optional(_positive))
+    field_t: float | None = _num(validator=attrs.validators.optional(positive))
+    proton_frequency_hz: float | None = _num(validator=attrs.validators.optional(positive))
     description: str | None = _text()
     root: str | None = _text()
     config_version: int | None = attrs.field(default=None, converter=_opt_int)

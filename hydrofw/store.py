@@ -1,12 +1,12 @@
 """The Parquet store: one folder per table, immutable part files, idempotent by row key.
 
 Layout: ``<store>/<table>/part-<hash>.parquet``. Each write takes a per-table lock, drops rows
-whose ``id`` is already stored, and writes the rest as a new part atomically (temp file, fsync,
-rename). The row key is ``id`` (a content hash) or the schema's ``key`` columns (``cell`` for
-the cell table); the first row written with a key is kept. A writer killed at any moment leaves only a hidden temp file, which readers ignore and
-the next writer removes; two processes writing at once both keep their rows. The folder is
-readable as-is by ``pyarrow.dataset``, DuckDB (``read_parquet('<store>/<table>/*.parquet')``),
-polars and Spark.
+whose key is already stored, and writes the rest as a new part atomically (temp file, fsync,
+rename). The row key is ``id`` (a content hash) or the schema's ``key`` columns (campaign and
+cell for the cell table); the first row written with a key is kept. A writer killed at any
+moment leaves only a hidden temp file, which readers ignore and the next writer removes; two
+processes writing at once both keep their rows. The folder is readable as it is by
+``pyarrow.dataset``, DuckDB (``read_parquet('<store>/<table>/*.parquet')``), polars and Spark.
 """
 
 from __future__ import annotations

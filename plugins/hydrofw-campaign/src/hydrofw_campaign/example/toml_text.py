@@ -54,6 +54,11 @@ pulse_programs = ["solidecho*", "solid_echo*"]
 kind = "fid"
 pulse_programs = ["zg", "s2pul", "one_pulse"]
 
+# Processing parameters. The consoles' echo-delay lists (Bruker vdlist, Varian tau, TecMag
+# vdlist) hold tau, half the echo time; relaxation.build doubles them into delay_s = 2 tau.
+[pipeline.params."relaxation.build"]
+echo_delay = "tau"
+
 [quantification]
 method = "reciprocity"
 gamma_exponent = 3.0
