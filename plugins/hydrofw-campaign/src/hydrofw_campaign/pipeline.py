@@ -45,7 +45,8 @@ __all__ = ["CampaignResults", "run_pipeline", "STEP_DEFAULTS", "LA_DETECTION"]
 #: Default parameters of each step; campaign.toml's [pipeline.params] override them.
 STEP_DEFAULTS: dict[str, dict[str, Any]] = {
     "nmr.fid_to_spectrum": {"phase": "auto"},
-    "nmr.lineshape": {"model": "lorentzian"},
+    # Voigt: mobile (Lorentzian) and dipolar-broadened (Gaussian) lines alike
+    "nmr.lineshape": {"model": "voigt"},
     "relaxation.build": {},
     "relaxation.fit": {},
     "nmr.diffusion": {
@@ -233,19 +234,7 @@ def _spectra(results: CampaignResults, config: CampaignConfig, fids: pa.Table) -
     lines = _process(results, "nmr.lineshape", spectra, **_params(config, "nmr.lineshape"))
     if lines.num_rows == 0:
         return empty("lineshape")
-    return with_days(_acquisition_columns(lines, spectra), config)
-
-
-def _acquisition_columns(lines: pa.Table, spectra: pa.Table) -> pa.Table:
-    """Copy ``n_scans`` and ``spectral_width_hz`` of each line's spectrum onto the lineshape
-    rows (spin counting normalises by scans and receiver bandwidth)."""
-    by_id = {r["id"]: r for r in spectra.select(["id", "n_scans", "spectral_width_hz"]).to_pylist()}
-    ids = lines.column("spectrum_id").to_pylist()
-    for name, type_ in (("n_scans", pa.int64()), ("spectral_width_hz", pa.float64())):
-        if name not in lines.column_names:
-            values = [by_id[i][name] if i in by_id else None for i in ids]
-            lines = lines.append_column(name, pa.array(values, type_))
-    return lines
+    return with_days(lines, config)
 
 
 def _relaxation(

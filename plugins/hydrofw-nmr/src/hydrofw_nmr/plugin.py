@@ -1,6 +1,9 @@
-"""Entry point module of hydrofw_nmr (group `hydrofw`): registers the spectral processors
-(``nmr.fid_to_spectrum``, ``nmr.reference``, ``nmr.lineshape``) and the physics processors
-(``relaxation.build``, ``relaxation.fit``, ``nmr.diffusion``, ``nmr.pake_fit``, ``nmr.quantify``)."""
+"""Entry point module of hydrofw_nmr (group `hydrofw`).
+
+Registers the spectral processors (``nmr.fid_to_spectrum``, ``nmr.reference``,
+``nmr.lineshape``) and the physics processors (``relaxation.build``, ``relaxation.fit``,
+``nmr.diffusion``, ``nmr.pake_fit``, ``nmr.quantify``).
+"""
 
 from __future__ import annotations
 

@@ -70,7 +70,7 @@ h_over_la = 3.0
 before_synthesis = true
 
 [kinetics]
-quantities = ["h_over_la", "tc_onset_normalised"]
+quantities = ["h_over_la", "tc_onset_k", "tc_onset_normalised"]
 window_start_days = 0.0
 window_end_days = 80.0
 max_relative_error = 0.3

@@ -1,0 +1,214 @@
+"""nmr.quantify: reciprocity spin counting both ways, CT factors, calibrated mode, bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from fractions import Fraction
+
+import pyarrow as pa
+import pytest
+from hydrofw_nmr.physics import Channel, snr_ratio_from_spin_ratio, spin_ratio_from_snr
+from hydrofw_nmr.physics.quantify import attach_acquisition, detected_fraction
+
+import hydrofw
+from hydrofw import Lineshape, Spectrum, to_table
+from hydrofw.errors import ParameterError, ValidationError
+from hydrofw.nuclei import nucleus
+
+H, LA = nucleus("1H"), nucleus("139La")
+T0 = dt.datetime(2024, 3, 1, 10, 0, tzinfo=dt.UTC)
+
+
+def _per_unit(p: float) -> float:
+    """SNR_H/SNR_La per unit H/La for equal settings, recomputed from the nuclear data."""
+    return (
+        (H.gamma_rad_s_t / LA.gamma_rad_s_t) ** p
+        * H.spin_factor
+        / LA.spin_factor
+        * H.abundance_percent
+        / LA.abundance_percent
+    )
+
+
+@pytest.mark.parametrize(("p", "physics_md"), [(3.0, 16.52), (2.75, 10.15), (2.0, 2.35)])
+def test_snr_per_unit_ratio(p: float, physics_md: float) -> None:
+    got = snr_ratio_from_spin_ratio(1.0, Channel("1H"), Channel("139La"), p_exponent=p)
+    assert got == pytest.approx(_per_unit(p), rel=1e-12)
+    assert got == pytest.approx(physics_md, abs=0.006)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "detection", "physics_md"),
+    [
+        (3.1, "full", 51.2),
+        (10.5, "full", 173.5),
+        (3.1, "central_transition_nonselective", 269),
+        (10.5, "central_transition_nonselective", 911),
+        (3.1, "central_transition_selective", 1075),
+        (10.5, "central_transition_selective", 3643),
+    ],
+)
+def test_physics_md_section3_both_ways(ratio: float, detection: str, physics_md: float) -> None:
+    la = Channel("139La", detection=detection)
+    snr = snr_ratio_from_spin_ratio(ratio, Channel("1H"), la)
+    factor = {
+        "full": 1.0,
+        "central_transition_nonselective": 21 / 4,
+        "central_transition_selective": 21.0,
+    }[detection]
+    assert snr == pytest.approx(ratio * _per_unit(3.0) * factor, rel=1e-12)
+    assert snr == pytest.approx(physics_md, rel=2e-3)
+    back = spin_ratio_from_snr(snr, 1.0, Channel("1H"), la)
+    assert back.ratio == pytest.approx(ratio, rel=1e-12)
+    assert back.factors["detected_fraction_denominator"] == pytest.approx(1.0 / factor)
+
+
+def test_central_transition_fractions() -> None:
+    i = Fraction(7, 2)
+    nonselective = (i + Fraction(1, 2)) ** 2 / (Fraction(2, 3) * i * (i + 1) * (2 * i + 1))
+    assert nonselective == Fraction(4, 21)
+    assert detected_fraction("139La", "central_transition_nonselective") == pytest.approx(
+        float(nonselective)
+    )
+    assert detected_fraction("139La", "central_transition_selective") == pytest.approx(
+        float(Fraction(3, 4) / (i * (i + 1)))
+    )
+    assert detected_fraction("139La", "central_transition_selective") == pytest.approx(1 / 21)
+    with pytest.raises(ParameterError):
+        detected_fraction("1H", "central_transition_selective")
+
+
+def test_scans_bandwidth_and_errors() -> None:
+    h = Channel("1H", n_scans=16, bandwidth_hz=1e6)
+    la = Channel("139La", n_scans=1024, bandwidth_hz=5e5)
+    r = spin_ratio_from_snr(200.0, 20.0, h, la, snr_numerator_err=4.0, snr_denominator_err=1.0)
+    expected = 10.0 / _per_unit(3.0) * math.sqrt(1024 / 16) * math.sqrt(1e6 / 5e5)
+    assert r.ratio == pytest.approx(expected, rel=1e-12)
+    assert r.ratio_err == pytest.approx(expected * math.hypot(0.02, 0.05), rel=1e-12)
+    assert r.factors["scans_factor"] == pytest.approx(8.0)
+    assert r.factors["bandwidth_factor"] == pytest.approx(math.sqrt(2.0))
+
+
+def _lineshape_table(rows: list[tuple[str, str, float, float, dt.datetime]]) -> pa.Table:
+    records = [
+        Lineshape(
+            spectrum_id=f"s{k}",
+            cell=cell,
+            nucleus=nuc,
+            snr_time=snr,
+            days_since_synthesis=days,
+            acquired_at=when,
+            n_scans=64 if nuc == "1H" else 4096,
+            spectral_width_hz=2e5,
+        )
+        for k, (cell, nuc, snr, days, when) in enumerate(rows)
+    ]
+    return to_table(records)
+
+
+def test_first_principles_processor() -> None:
+    h_snr = 150.0
+    la_snr = h_snr / snr_ratio_from_spin_ratio(
+        10.5, Channel("1H", n_scans=64), Channel("139La", n_scans=4096)
+    )
+    table = _lineshape_table(
+        [("A", "1H", h_snr, 5.0, T0), ("A", "139La", la_snr, 5.0, T0 + dt.timedelta(hours=1))]
+    )
+    out = hydrofw.process("nmr.quantify", table).to_pylist()
+    assert len(out) == 1
+    row = out[0]
+    assert row["ratio"] == pytest.approx(10.5, rel=1e-10)
+    rel = math.hypot(1 / h_snr, 1 / la_snr)  # one noise unit on each SNR
+    assert row["ratio_err"] == pytest.approx(10.5 * rel, rel=1e-9)
+    assert row["mode"] == "first_principles"
+    assert dict(row["factors"])["n_scans_denominator"] == 4096
+    assert dict(row["factors"])["gamma_factor"] == pytest.approx(
+        (LA.gamma_rad_s_t / H.gamma_rad_s_t) ** 3
+    )
+    assert (row["numerator_nucleus"], row["denominator_nucleus"]) == ("1H", "139La")
+
+
+def test_calibrated_mode_recovers_ratio_with_unknown_channel_factors() -> None:
+    """Coil efficiency, noise and the p exponent differ from what the user assumes: the LaH3
+    reference (H/La = 3 before heating) calibrates them away."""
+    true_h = Channel("1H", n_scans=64, bandwidth_hz=2e5, coil_efficiency=0.55, noise_factor=1.4)
+    true_la = Channel(
+        "139La", n_scans=4096, bandwidth_hz=2e5, coil_efficiency=1.3, noise_factor=0.9
+    )
+    snr_h_ref, snr_h = 300.0, 420.0
+    la_ref = snr_h_ref / snr_ratio_from_spin_ratio(3.0, true_h, true_la, p_exponent=2.75)
+    la_now = snr_h / snr_ratio_from_spin_ratio(10.5, true_h, true_la, p_exponent=2.75)
+    rows = [
+        ("A", "1H", snr_h_ref, -3.0, T0),
+        ("A", "139La", la_ref, -3.0, T0),
+        ("A", "1H", snr_h, 2.0, T0 + dt.timedelta(days=5)),
+        ("A", "139La", la_now, 2.0, T0 + dt.timedelta(days=5, hours=2)),
+    ]
+    table = _lineshape_table(rows)
+    naive = hydrofw.process("nmr.quantify", table).to_pylist()
+    assert all(abs(r["ratio"] - 10.5) > 1.0 for r in naive if r["days_since_synthesis"] > 0)
+    out = hydrofw.process(
+        "nmr.quantify", table, mode="calibrated", reference_ratio=3.0, reference_ratio_err=0.2
+    ).to_pylist()
+    assert len(out) == 1  # the reference pair itself is not reported
+    row = out[0]
+    assert row["ratio"] == pytest.approx(10.5, rel=1e-10)
+    rel = math.sqrt(
+        sum((1 / s) ** 2 for s in (snr_h, la_now, snr_h_ref, la_ref)) + (0.2 / 3.0) ** 2
+    )
+    assert row["ratio_err"] == pytest.approx(10.5 * rel, rel=1e-9)
+    assert dict(row["factors"])["reference_ratio"] == 3.0
+    assert len(row["input_ids"]) == 4
+
+
+def test_attach_acquisition_from_spectra() -> None:
+    spectra = to_table(
+        [
+            Spectrum(
+                nucleus=n,
+                observe_frequency_hz=f,
+                spectral_width_hz=sw,
+                re=[1.0, 0.5],
+                im=[0.0, 0.0],
+                n_scans=ns,
+                cell="A",
+                acquired_at=T0,
+            )
+            for n, f, sw, ns in (("1H", 395e6, 2e5, 64), ("139La", 55.95e6, 5e5, 4096))
+        ]
+    )
+    ids = spectra.column("id").to_pylist()
+    lines = to_table(
+        [
+            Lineshape(spectrum_id=ids[0], nucleus="1H", cell="A", snr_time=100.0, acquired_at=T0),
+            Lineshape(spectrum_id=ids[1], nucleus="139La", cell="A", snr_time=2.0, acquired_at=T0),
+        ]
+    )
+    joined = attach_acquisition(lines, spectra)
+    assert joined.column("n_scans").to_pylist() == [64, 4096]
+    row = hydrofw.process("nmr.quantify", joined).to_pylist()[0]
+    expected = 50.0 / _per_unit(3.0) * math.sqrt(4096 / 64) * math.sqrt(2e5 / 5e5)
+    assert row["ratio"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_bad_input() -> None:
+    table = _lineshape_table([("A", "1H", 100.0, 1.0, T0), ("A", "139La", 1.0, 1.0, T0)])
+    with pytest.raises(ParameterError, match="n_scans"):
+        hydrofw.process("nmr.quantify", table.drop_columns(["n_scans"]))
+    with pytest.raises(ValidationError, match="no reference pair"):
+        hydrofw.process("nmr.quantify", table, mode="calibrated", reference_ratio=3.0)
+    with pytest.raises(ParameterError, match="reference_ratio"):
+        hydrofw.process("nmr.quantify", table, mode="calibrated")
+    bad = _lineshape_table([("A", "1H", float("nan"), 1.0, T0), ("A", "139La", 1.0, 1.0, T0)])
+    with pytest.raises(ValidationError, match="snr_time"):
+        hydrofw.process("nmr.quantify", bad)
+    with pytest.raises(ParameterError):
+        hydrofw.process(
+            "nmr.quantify",
+            table,
+            denominator_detection="central_transition_selective",
+            numerator_detection="central_transition_selective",
+        )
+    with pytest.raises(ValidationError):
+        spin_ratio_from_snr(-1.0, 1.0, Channel("1H"), Channel("139La"))
