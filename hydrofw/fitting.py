@@ -72,17 +72,27 @@ def aic(chi2: float, n_points: int, n_params: int) -> float:
 
 
 def covariance_from_jacobian(jac: np.ndarray) -> np.ndarray:
-    """(J^T J)^-1 by SVD (pseudo-inverse; directions with zero singular value get inf)."""
-    _, s, vt = np.linalg.svd(jac, full_matrices=False)
+    """(J^T J)^-1 by SVD of the column-scaled Jacobian (pseudo-inverse).
+
+    Columns are scaled to unit norm first, so parameters of very different magnitude (Hz next
+    to angstrom next to amplitudes) do not read as degenerate; directions with zero singular
+    value, and parameters the data do not touch at all, get an infinite variance.
+    """
+    jac = np.asarray(jac, dtype=float)
+    norms = np.linalg.norm(jac, axis=0)
+    untouched = ~(norms > 0)
+    scale = np.where(untouched, 1.0, norms)
+    _, s, vt = np.linalg.svd(jac / scale, full_matrices=False)
     threshold = np.finfo(float).eps * max(jac.shape) * (s[0] if s.size else 0.0)
     keep = s > threshold
     inv = np.zeros_like(s)
     inv[keep] = 1.0 / s[keep] ** 2
-    cov = (vt.T * inv) @ vt
+    cov = ((vt.T * inv) @ vt) / np.outer(scale, scale)
+    bad = untouched.copy()
     if not keep.all():
-        bad = np.abs(vt[~keep]).max(axis=0) > 1e-8
-        cov[bad, :] = np.inf
-        cov[:, bad] = np.inf
+        bad |= np.abs(vt[~keep]).max(axis=0) > 1e-8
+    cov[bad, :] = np.inf
+    cov[:, bad] = np.inf
     return cov
 
 
@@ -113,13 +123,10 @@ def fit_curve(
         raise ValidationError(f"{y.size} data points cannot constrain {k} parameters")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValidationError("data hold NaN or infinite values")
-    w = (
-        np.ones_like(y)
-        if sigma is None
-        else 1.0 / np.broadcast_to(np.asarray(sigma, float), y.shape)
-    )
-    if not np.all(np.isfinite(w)) or np.any(w <= 0):
+    sig = np.ones_like(y) if sigma is None else np.broadcast_to(np.asarray(sigma, float), y.shape)
+    if not (np.all(np.isfinite(sig)) and np.all(sig > 0)):
         raise ValidationError("sigma must be positive and finite")
+    w = 1.0 / sig
 
     def residuals(p: np.ndarray) -> np.ndarray:
         return (model(x, *p) - y) * w
