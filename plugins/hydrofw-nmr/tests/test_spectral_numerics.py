@@ -89,3 +89,23 @@ def test_correlated_sum_sigma_matches_moving_sums_of_smoothed_noise() -> None:
     assert np.mean(predicted) == pytest.approx(np.std(sums), rel=0.05)
     # ignoring the correlation would underestimate it by a factor of about sqrt(5)
     assert np.mean(predicted) > 2.0 * math.sqrt(40) * np.std(smooth)
+
+
+@pytest.mark.parametrize("group_delay", [67.98, 76.0, 67.3])
+def test_one_sided_echo_top_sits_at_the_filter_delay(group_delay) -> None:
+    # An echo acquired from its top behind a digital filter: a causal decay delayed by a
+    # fractional number of points (band-limited, as the filter delivers it). The point before
+    # the delay is the filter's rising edge; the top is the delay itself.
+    from hydrofw_nmr.spectral.echo import echo_top
+
+    n = 512
+    f = np.fft.fftfreq(n)
+    decay = np.zeros(n, complex)
+    decay[:200] = np.exp(-np.arange(200) / 3.0)
+    delayed = np.fft.ifft(np.fft.fft(decay) * np.exp(-2j * np.pi * f * group_delay))
+    top, frac = echo_top(delayed[None], search_from=int(np.floor(group_delay)),
+                         group_delay=group_delay)
+    assert top[0] + frac[0] == pytest.approx(group_delay, abs=1e-9)
+    # without the hint the parabola is pulled towards the rising edge
+    top0, frac0 = echo_top(delayed[None], search_from=int(np.floor(group_delay)))
+    assert abs(top0[0] + frac0[0] - group_delay) < 0.6

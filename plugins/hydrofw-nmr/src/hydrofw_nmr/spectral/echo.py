@@ -14,8 +14,16 @@ import numpy as np
 __all__ = ["echo_top", "shift_left", "symmetrise"]
 
 
-def echo_top(signal: np.ndarray, search_from: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Integer index and fractional offset (in [-0.5, 0.5]) of the echo top of every row."""
+def echo_top(
+    signal: np.ndarray, search_from: int = 0, group_delay: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integer index and fractional offset (in [-0.5, 0.5]) of the echo top of every row.
+
+    The top is the parabola vertex through the largest magnitude and its neighbours. With a
+    digital-filter ``group_delay`` (points), a top within one point of the delay marks a
+    one-sided echo acquired from its top: its position is the delay itself, since the point
+    before it belongs to the filter's rising edge and would bias the parabola by up to half a
+    point (a first-order phase error of pi * offset * SW * fraction across the spectrum)."""
     mag = np.abs(signal[:, search_from:])
     k = np.argmax(mag, axis=1)
     rows = np.arange(signal.shape[0])
@@ -26,7 +34,14 @@ def echo_top(signal: np.ndarray, search_from: int = 0) -> tuple[np.ndarray, np.n
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(curvature < 0, 0.5 * (left - right) / curvature, 0.0)
     inside = (k > 0) & (k < mag.shape[1] - 1)
-    return k + search_from, np.clip(np.where(inside, frac, 0.0), -0.5, 0.5)
+    top = k + search_from
+    frac = np.clip(np.where(inside, frac, 0.0), -0.5, 0.5)
+    if group_delay is not None:
+        at_delay = np.abs(top - group_delay) <= 1.0
+        nearest = int(round(group_delay))
+        top = np.where(at_delay, nearest, top)
+        frac = np.where(at_delay, group_delay - nearest, frac)
+    return top, frac
 
 
 def shift_left(signal: np.ndarray, shift: np.ndarray) -> np.ndarray:

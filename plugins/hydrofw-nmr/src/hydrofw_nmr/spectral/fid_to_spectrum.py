@@ -193,7 +193,9 @@ def _load_block(
         tail = fid[:, n - max(1, int(round(n * params.tail_fraction))) :]
         fid -= tail.mean(axis=1, keepdims=True)
     if params.echo != "none":
-        top, frac = echo.echo_top(fid, search_from=int(math.floor(plan.gd)))
+        top, frac = echo.echo_top(
+            fid, search_from=int(math.floor(plan.gd)), group_delay=plan.gd if plan.gd > 0 else None
+        )
         moved = (
             echo.symmetrise(fid, top) if params.echo == "symmetric" else echo.shift_left(fid, top)
         )
