@@ -589,10 +589,13 @@ def fit_pake(
 def _fraction_and_error(
     values: np.ndarray, cov: np.ndarray, part: Sequence[int], whole: Sequence[int]
 ) -> tuple[float, float]:
-    """sum(values[part]) / sum(values[whole]) and its standard error (first-order)."""
+    """sum(values[part]) / sum(values[whole]) and its standard error (first-order); NaN when
+    the whole is zero."""
     whole = list(whole)
     top = float(sum(values[i] for i in part))
     total = float(sum(values[i] for i in whole))
+    if not total > 0:  # nothing detected in ``whole`` (e.g. every doublet at zero amplitude)
+        return math.nan, math.nan
     grad = np.full(len(whole), -top / total**2)
     grad[[whole.index(i) for i in part]] += 1.0 / total
     block = cov[np.ix_(whole, whole)]  # other (possibly infinite) variances do not enter
