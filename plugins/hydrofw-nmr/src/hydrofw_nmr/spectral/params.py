@@ -1,37 +1,16 @@
-"""Validators and converters shared by the spectral parameter classes."""
+"""Validators and converters shared by the spectral parameter classes (the generic ones,
+``one_of``, ``positive`` and ``non_negative``, come from :mod:`hydrofw.validators`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import attrs
 
 from hydrofw.errors import ParameterError
+from hydrofw.validators import non_negative, one_of, positive
 
 __all__ = ["one_of", "positive", "non_negative", "optional_range", "float_pair"]
-
-
-def one_of(*choices: Any) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    """Validator: the value is one of ``choices``."""
-
-    def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value not in choices:
-            raise ParameterError(f"{attribute.name} must be one of {choices}, got {value!r}")
-
-    return check
-
-
-def positive(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """Validator: a number > 0 (None allowed)."""
-    if value is not None and not value > 0:
-        raise ParameterError(f"{attribute.name} must be positive, got {value!r}")
-
-
-def non_negative(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """Validator: a number >= 0 (None allowed)."""
-    if value is not None and not value >= 0:
-        raise ParameterError(f"{attribute.name} must be >= 0, got {value!r}")
 
 
 def float_pair(value: Any) -> tuple[float, float] | None:
