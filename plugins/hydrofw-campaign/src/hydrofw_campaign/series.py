@@ -86,10 +86,14 @@ def _points(tables: Mapping[str, pa.Table]) -> Iterator[TimeSeriesPoint]:
 
 
 def _h2_points(table: pa.Table | None) -> Iterator[TimeSeriesPoint]:
-    """Molecular-H2 share of the 1H solid-echo signal: 1 - the central (lattice) fraction."""
+    """Molecular-H2 share of the 1H solid-echo signal: 1 - the central (lattice) fraction.
+    Fits flagged ``distance_unconstrained`` (doublets too weak to resolve, amplitudes at their
+    bound, errors meaningless) are left out of the series; they stay in ``pake_fit``."""
     if table is None:
         return
     for row in table.to_pylist():
+        if "distance_unconstrained" in (row.get("flags") or ()):
+            continue
         frac, days = row.get("central_fraction"), row.get("days_since_synthesis")
         if _finite(frac) and _finite(days) and row.get("cell"):
             err = row.get("central_fraction_err")
