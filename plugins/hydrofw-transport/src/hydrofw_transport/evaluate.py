@@ -180,10 +180,18 @@ def _criteria(
     tight = _tangent(
         p, fit, line, sigma, steep, 0.5 * (1.0 + params.peak_window_fraction), narrow=True
     )
+    wide = _tangent(
+        p, fit, line, sigma, steep, max(0.3, 1.5 * params.peak_window_fraction - 0.5),
+        narrow=False,
+    )
     for name, (value, err) in main.items():
-        # model error of the cubic: the change when the fit window is narrowed
+        # model error of the cubic: the larger change when the fit window is narrowed or
+        # widened (on noisy sweeps the smoothing biases the tangent; see the plugin docs)
         with np.errstate(invalid="ignore"):
-            shift = np.nan_to_num(np.abs(value - tight[name][0]))
+            shift = np.fmax(
+                np.nan_to_num(np.abs(value - tight[name][0])),
+                np.nan_to_num(np.abs(value - wide[name][0])),
+            )
         out[name], out[f"{name}_err"] = value, np.hypot(err, shift)
     with np.errstate(invalid="ignore"):
         threshold = np.maximum(params.zero_fraction * rn, params.noise_factor * sigma[:, None])
