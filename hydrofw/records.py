@@ -341,6 +341,7 @@ class TransportCurve(Record):
     excitation_a: float | None = _num()
     frequency_hz: float | None = _num()
     instrument: str | None = _text()
+    channel: str | None = _text()
     source_path: str | None = _text()
     source_sha256: str | None = _text()
     format: str | None = _text()

@@ -90,6 +90,9 @@ def test_coarse_scan_agrees_with_fine_scan(real_data: Path) -> None:
 def test_channel_option(real_data: Path) -> None:
     table = hydrofw.read(real_data / FINE, format="ppms", channel=2)
     assert table.num_rows == 1 and table.column("instrument")[0].as_py().endswith("Bridge 2")
+    assert table.column("channel").to_pylist() == ["Bridge 2"]
+    every = hydrofw.read(real_data / FINE, format="ppms")
+    assert len(set(every.column("channel").to_pylist())) == every.num_rows > 1
     with pytest.raises(ParameterError, match="channel 'Bridge 9' not found"):
         hydrofw.read(real_data / FINE, format="ppms", channel="Bridge 9")
 

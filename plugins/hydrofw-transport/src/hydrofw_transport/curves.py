@@ -129,6 +129,7 @@ def curves_from_trace(
             excitation_a=trace.excitation_a,
             frequency_hz=trace.frequency_hz,
             instrument=trace.instrument,
+            channel=trace.channel or None,
             source_path=source_path,
             source_sha256=source_sha256,
             format=format,
