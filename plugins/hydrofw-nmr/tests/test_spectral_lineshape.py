@@ -190,3 +190,19 @@ def test_range_outside_the_spectrum_and_unknown_model_raise() -> None:
         hydrofw.process("nmr.lineshape", spec, peak_range_hz=(60e3, 70e3))
     with pytest.raises(hydrofw.errors.HydrofwError, match="model"):
         hydrofw.process("nmr.lineshape", spec, model="sinc")
+
+
+@pytest.mark.parametrize("phase_error_deg", [0.0, 3.0, -6.0])
+def test_peak_error_covers_a_residual_phase_error(phase_error_deg) -> None:
+    # A small residual zero-order phase mixes dispersion into the line and moves its fitted
+    # centre by ~ FWHM x phase / 4; the reported error must cover that shift.
+    offset_hz, fwhm_hz = 2000.0, 300.0
+    fids = [fid(N, SW, [(1.0, offset_hz, fwhm_hz)], noise=0.002, seed=s,
+                phase_deg=phase_error_deg) for s in range(8)]
+    spec = hydrofw.process("nmr.fid_to_spectrum", table(fids, SW), phase=(0.0, 0.0))
+    rows = hydrofw.process("nmr.lineshape", spec, model="lorentzian").to_pylist()
+    z = np.array([(r["peak_hz"] - offset_hz) / r["peak_hz_err"] for r in rows])
+    assert np.all(np.abs(z) <= 3), z
+    if phase_error_deg:
+        shift = np.mean([r["peak_hz"] for r in rows]) - offset_hz
+        assert abs(shift) > 1.0  # the phase error does move the centre (Hz)
