@@ -225,3 +225,24 @@ def test_reported_sigma_matches_scatter_over_seeds(tmp_path):
         scatter_over_sigma = np.std(dev / sig)  # 1 when sigma describes the scatter
         assert 1 / 3 <= scatter_over_sigma <= 3, (quantity, scatter_over_sigma)
         assert np.mean(np.abs(dev) <= 2 * sig) >= 0.8, quantity
+
+
+def test_diffusion_from_t1_matches_eq1_with_the_true_t1(campaign):
+    """D = (3 pi / 10) gamma^4 hbar^2 N0 T1 / a (CGS) for the true T1 of each cell and day."""
+    from scipy import constants
+
+    gamma_cgs = constants.physical_constants["proton gyromag. ratio"][0] * 1e-4  # rad/(s G)
+    hbar_cgs = constants.hbar * 1e7  # erg s
+    rows = campaign["store"].table("diffusion").to_pylist()
+    assert len(rows) >= 16
+    z = []
+    for r in rows:
+        day = _truth_day(campaign["truth"], r["cell"], r["days_since_synthesis"])
+        t1_true = next(e["t1_s"] for e in day["experiments"] if "t1_s" in e)
+        a_cm = r["closest_distance_angstrom"] * 1e-8
+        expected = (3 * np.pi / 10) * gamma_cgs**4 * hbar_cgs**2 * r["number_density_cm3"] \
+            * t1_true / a_cm
+        assert r["convention"] == "hbar" and r["prefactor"] == pytest.approx(3 * np.pi / 10)
+        z.append((r["d_cm2_s"] - expected) / r["d_cm2_s_err"])
+        assert 2e-8 < r["d_cm2_s"] < 3e-8  # LaH10 protons, T1 ~ 1.5 ms: physics.md section 1
+    assert np.mean(np.abs(np.asarray(z)) <= 2) >= 0.85, np.round(z, 1)
