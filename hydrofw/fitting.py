@@ -96,6 +96,48 @@ def covariance_from_jacobian(jac: np.ndarray) -> np.ndarray:
     return cov
 
 
+def _weights(y: np.ndarray, sigma: ArrayLike | None) -> np.ndarray:
+    """1/sigma per point (ones without sigma); sigma must be positive and finite."""
+    sig = np.ones_like(y) if sigma is None else np.broadcast_to(np.asarray(sigma, float), y.shape)
+    if not (np.all(np.isfinite(sig)) and np.all(sig > 0)):
+        raise ValidationError("sigma must be positive and finite")
+    return 1.0 / sig
+
+
+def _result(
+    names: tuple[str, ...],
+    values: np.ndarray,
+    weighted_residuals: np.ndarray,
+    weighted_jacobian: np.ndarray,
+    scale_covariance: bool,
+    success: bool,
+    message: str,
+) -> FitResult:
+    """chi2, reduced chi2, covariance (scaled when asked), errors and AICc of a fit."""
+    n, k = weighted_residuals.size, values.size
+    chi2 = float(weighted_residuals @ weighted_residuals)
+    dof = n - k
+    red = chi2 / dof if dof > 0 else math.nan
+    cov = covariance_from_jacobian(weighted_jacobian)
+    if scale_covariance and dof > 0:
+        cov = cov * red
+    with np.errstate(invalid="ignore"):
+        err = np.sqrt(np.diag(cov))
+    return FitResult(
+        names=names,
+        values=values,
+        stderr=err,
+        covariance=cov,
+        reduced_chi2=red,
+        chi2=chi2,
+        dof=dof,
+        n_points=n,
+        aic=aic(chi2, n, k),
+        success=success,
+        message=message,
+    )
+
+
 def fit_curve(
     model: Callable[..., np.ndarray],
     x: ArrayLike,
@@ -123,10 +165,7 @@ def fit_curve(
         raise ValidationError(f"{y.size} data points cannot constrain {k} parameters")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValidationError("data hold NaN or infinite values")
-    sig = np.ones_like(y) if sigma is None else np.broadcast_to(np.asarray(sigma, float), y.shape)
-    if not (np.all(np.isfinite(sig)) and np.all(sig > 0)):
-        raise ValidationError("sigma must be positive and finite")
-    w = 1.0 / sig
+    w = _weights(y, sigma)
 
     def residuals(p: np.ndarray) -> np.ndarray:
         return (model(x, *p) - y) * w
@@ -145,26 +184,8 @@ def fit_curve(
             )
         except ValueError as exc:
             raise ProcessingError(f"fit failed: {exc}") from None
-    chi2 = float(np.sum(sol.fun**2))
-    dof = y.size - k
-    red = chi2 / dof if dof > 0 else math.nan
-    cov = covariance_from_jacobian(sol.jac)
-    if scale_covariance and dof > 0:
-        cov = cov * red
-    with np.errstate(invalid="ignore"):
-        err = np.sqrt(np.diag(cov))
-    return FitResult(
-        names=names,
-        values=sol.x,
-        stderr=err,
-        covariance=cov,
-        reduced_chi2=red,
-        chi2=chi2,
-        dof=dof,
-        n_points=int(y.size),
-        aic=aic(chi2, y.size, k),
-        success=bool(sol.success),
-        message=str(sol.message),
+    return _result(
+        names, sol.x, sol.fun, sol.jac, scale_covariance, bool(sol.success), str(sol.message)
     )
 
 
@@ -199,32 +220,11 @@ def fit_result_at(
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     p = np.asarray(values, dtype=float)
-    w = (
-        np.ones_like(y)
-        if sigma is None
-        else 1.0 / np.broadcast_to(np.asarray(sigma, float), y.shape)
-    )
+    w = _weights(y, sigma)
     resid = (model(x, *p) - y) * w
-    chi2 = float(resid @ resid)
-    dof = y.size - p.size
-    red = chi2 / dof if dof > 0 else math.nan
-    cov = covariance_from_jacobian(_numeric_jacobian(model, x, p, rel_step) * w[:, None])
-    if scale_covariance and dof > 0:
-        cov = cov * red
-    with np.errstate(invalid="ignore"):
-        err = np.sqrt(np.diag(cov))
-    return FitResult(
-        names=tuple(names),
-        values=p,
-        stderr=err,
-        covariance=cov,
-        reduced_chi2=red,
-        chi2=chi2,
-        dof=dof,
-        n_points=int(y.size),
-        aic=aic(chi2, y.size, p.size),
-        success=True,
-        message="evaluated at given optimum",
+    jac = _numeric_jacobian(model, x, p, rel_step) * w[:, None]
+    return _result(
+        tuple(names), p, resid, jac, scale_covariance, True, "evaluated at given optimum"
     )
 
 

@@ -14,13 +14,14 @@ from collections.abc import Iterator, Mapping
 import attrs
 import numpy as np
 
+from hydrofw.errors import ParameterError
 from hydrofw.ids import content_id
 from hydrofw.records import TransportCurve
 
 from . import __version__
 from .sweeps import split_sweeps
 
-__all__ = ["Trace", "SweepOptions", "curves_from_trace"]
+__all__ = ["Trace", "SweepOptions", "sweep_options", "curves_from_trace"]
 
 
 @attrs.frozen
@@ -40,6 +41,14 @@ class SweepOptions:
     def _check_points(self, _attribute: object, value: int) -> None:
         if value < 1:
             raise ValueError(f"smoothing_points must be >= 1, got {value}")
+
+
+def sweep_options(reader: str, min_span_k: float, smoothing_points: int) -> SweepOptions:
+    """:class:`SweepOptions` from reader options; bad values are a ``ParameterError``."""
+    try:
+        return SweepOptions(min_span_k, smoothing_points)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{reader} reader: {exc}") from None
 
 
 @attrs.frozen

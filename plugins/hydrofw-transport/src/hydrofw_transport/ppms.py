@@ -23,7 +23,7 @@ from hydrofw.ids import file_sha256
 from hydrofw.records import TransportCurve
 from hydrofw.source import Source
 
-from .curves import SweepOptions, Trace, curves_from_trace
+from .curves import Trace, curves_from_trace, sweep_options
 from .multivu import MultiVuFile, is_multivu, parse_multivu, time_anchor
 from .units import split_unit
 
@@ -128,10 +128,7 @@ def read(
     smoothing_points: int = 9,
 ) -> Iterator[TransportCurve]:
     """Yield one ``TransportCurve`` per sweep and resistance channel of a MultiVu file."""
-    try:
-        options = SweepOptions(min_span_k, smoothing_points)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"ppms reader: {exc}") from None
+    options = sweep_options("ppms", min_span_k, smoothing_points)
     data = source.read_bytes()
     mv = parse_multivu(data, source.path)
     channels = _channels(mv)

@@ -26,13 +26,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hydrofw.errors import FormatError, HydrofwError, ParameterError
+from hydrofw.errors import FormatError, HydrofwError
 from hydrofw.ids import file_sha256
 from hydrofw.records import TransportCurve
 from hydrofw.source import Source
 
 from .columns import ROLES, ColumnMap, identify_columns
-from .curves import SweepOptions, Trace, curves_from_trace
+from .curves import Trace, curves_from_trace, sweep_options
 from .delimited import TextLog, line_of_row, parse_columns, split_log
 from .header import bridge_settings, header_parameters
 from .timebase import start_time_from_header, time_axis
@@ -196,10 +196,7 @@ def read(
     smoothing_points: int = 9,
 ) -> Iterator[TransportCurve]:
     """Yield one ``TransportCurve`` per sweep of a SIM921 log (see module docstring)."""
-    try:
-        options = SweepOptions(min_span_k, smoothing_points)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"sim921 reader: {exc}") from None
+    options = sweep_options("sim921", min_span_k, smoothing_points)
     data = source.read_bytes()
     with ThreadPoolExecutor(max_workers=1) as pool:  # hash the file while it is parsed
         digest = pool.submit(file_sha256, data)
