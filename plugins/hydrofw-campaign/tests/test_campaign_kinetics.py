@@ -78,6 +78,31 @@ def test_noise_free_model_b_is_recovered_exactly() -> None:
     assert fit["tau_days"] == pytest.approx(40.0, rel=1e-6)
 
 
+def test_model_b_rates_of_the_40_percent_parameterisation() -> None:
+    # physics.md section 7: x_inf = 3, tau = 36.5 d, x0 = 10.5: initial slope 0.205/d, mean
+    # slope over 0-68 d 0.093/d
+    fit = fit_kinetics(T, exponential_model(T, 10.5, 3.0, 36.5) + 1e-9 * np.sin(T))
+    assert fit["initial_rate_per_day"] == pytest.approx(7.5 / 36.5, rel=1e-6)
+    assert fit["initial_rate_per_day"] == pytest.approx(0.205, abs=0.001)
+    assert fit["mean_rate_per_day"] == pytest.approx(0.093, abs=0.001)
+
+
+def test_model_b_rate_errors_cover_the_truth() -> None:
+    truth_initial, truth_mean = 7.5 / 36.5, 7.5 * (1 - np.exp(-68.0 / 36.5)) / 68.0
+    z_initial, z_mean = [], []
+    for seed in range(60):
+        x = exponential_model(T, 10.5, 3.0, 36.5) + np.random.default_rng(seed).normal(
+            0.0, 0.3, T.size
+        )
+        fit = fit_kinetics(T, x, np.full(T.size, 0.3))
+        z_initial.append((fit["initial_rate_per_day"] - truth_initial) / fit["initial_rate_per_day_err"])
+        z_mean.append((fit["mean_rate_per_day"] - truth_mean) / fit["mean_rate_per_day_err"])
+    # the errors describe the scatter: std(z) near 1, truth inside 2 sigma most of the time
+    assert 0.7 < np.std(z_initial) < 1.4
+    assert 0.7 < np.std(z_mean) < 1.4
+    assert np.mean(np.abs(z_mean) < 2) > 0.85
+
+
 def test_too_few_points() -> None:
     fit = fit_kinetics(T[:3], _model_b_data()[:3])
     assert fit["flags"] == ["too_few_points"] and fit["constrained"] is False

@@ -7,6 +7,10 @@ cell and one quantity inside a window ``[window_start_days, window_end_days]``:
   decrease, e.g. H atoms lost per La per day). No asymptote.
 * Model B, exponential relaxation: ``x(t) = x_inf + (x0 - x_inf) * exp(-t / tau_days)``.
 
+Model B also gives the paper's "atoms per day" two ways: the initial rate
+``(x0 - x_inf) / tau_days`` and the mean slope over the observed window (both > 0 for a
+decrease, errors from the full covariance).
+
 ``t`` is ``days_since_synthesis`` (d). Points are weighted by ``value_err`` when every point has
 a positive finite error; otherwise unweighted. Standard errors come from the covariance scaled by
 the reduced chi-square, so they reflect the actual scatter. The models are compared by the
@@ -212,6 +216,7 @@ def fit_kinetics(
         reduced_chi2_exponential=_finite(exp.reduced_chi2),
         aic_exponential=_finite(exp.aic),
     )
+    out.update(_model_b_rates(exp, lo, hi))
     out["flags"].extend(_asymptote_flags(exp, hi - lo, max_relative_error))
     out["constrained"] = not any(
         f.startswith("asymptote") or f.startswith("tau") for f in out["flags"]
@@ -221,6 +226,38 @@ def fit_kinetics(
     if math.isfinite(a_lin) and math.isfinite(a_exp) and abs(a_exp - a_lin) < _AIC_TIE:
         out["flags"].append("models_indistinguishable")
     return out
+
+
+def _propagated(value: float, gradient: np.ndarray, covariance: np.ndarray) -> dict[str, Any]:
+    var = float(gradient @ covariance @ gradient)
+    return {"value": _finite(value), "err": _finite(math.sqrt(var)) if var >= 0 else None}
+
+
+def _model_b_rates(exp: FitResult, lo: float, hi: float) -> dict[str, float | None]:
+    """The paper's "atoms per day" of Model B two ways, with errors from the full covariance:
+    the initial rate ``(x0 - x_inf) / tau`` and the mean slope over the window ``[lo, hi]``
+    (d), ``(x(lo) - x(hi)) / (hi - lo)``; positive for a decrease."""
+    x0, x_inf, tau = exp["x0"], exp["x_inf"], exp["tau_days"]
+    cov = np.asarray(exp.covariance, float)
+    if not tau > 0 or cov.shape != (3, 3):
+        return {}
+    initial = _propagated(
+        (x0 - x_inf) / tau, np.array([1 / tau, -1 / tau, -(x0 - x_inf) / tau**2]), cov
+    )
+    e_lo, e_hi, span = math.exp(-lo / tau), math.exp(-hi / tau), hi - lo
+    # x(lo) - x(hi) = (x0 - x_inf) (e_lo - e_hi); derivatives by x0, x_inf, tau
+    d_tau = (x0 - x_inf) * (lo * e_lo - hi * e_hi) / tau**2
+    mean = _propagated(
+        (x0 - x_inf) * (e_lo - e_hi) / span,
+        np.array([e_lo - e_hi, -(e_lo - e_hi), d_tau]) / span,
+        cov,
+    )
+    return {
+        "initial_rate_per_day": initial["value"],
+        "initial_rate_per_day_err": initial["err"],
+        "mean_rate_per_day": mean["value"],
+        "mean_rate_per_day_err": mean["err"],
+    }
 
 
 def _asymptote_flags(exp: FitResult, window_days: float, max_relative_error: float) -> list[str]:
