@@ -123,7 +123,8 @@ def _str_tuple(value: Any) -> tuple[str, ...] | None:
 
 
 def _nucleus(value: Any) -> str:
-    return normalize_nucleus(value)
+    # any real isotope: one outside the nuclear table is kept (readers flag nucleus_not_in_table)
+    return normalize_nucleus(value, tabulated=False)
 
 
 def _array() -> Any:

@@ -136,7 +136,7 @@ def test_derived_fields():
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"nucleus": "2X"}, "not in the nuclear data table"),
+        ({"nucleus": "2X"}, "is not an isotope"),
         ({"nucleus": "proton"}, "not a nucleus name"),
         ({"observe_frequency_hz": -1.0}, "must be positive"),
         ({"im": [0.0]}, "differ in length"),

@@ -148,7 +148,7 @@ def test_nucleus_none_needs_override(copy_real):
     text = "\n".join(line for line in text.splitlines() if not line.startswith("##$BF"))
     acqus.write_text(text)
     with pytest.raises(
-        FormatError, match=r"acqus: the header names no known nucleus .*nucleus='1H'"
+        FormatError, match=r"acqus: the header names no known nucleus .*-o nucleus=1H"
     ):
         _read(exp)
     (record,) = _read(exp, nucleus="1H")
@@ -162,7 +162,7 @@ def test_nucleus_none_guessed_from_other_channels(copy_real):
         acqus.read_text(encoding="latin-1").replace("##$NUC1= <1H>", "##$NUC1= <NONE>")
     )
     (record,) = _read(exp)
-    assert record.nucleus == "1H" and "nucleus_guessed" in record.flags
+    assert record.nucleus == "1H" and "nucleus_inferred" in record.flags
 
 
 def test_bad_override_is_a_parameter_error(real_data):

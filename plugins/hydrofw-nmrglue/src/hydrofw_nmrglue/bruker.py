@@ -29,7 +29,7 @@ import hydrofw
 from hydrofw.errors import FormatError
 from hydrofw.ids import file_sha256
 from hydrofw.nuclei import NUCLEI, normalize_nucleus
-from hydrofw.source import Source, open_source
+from hydrofw.source import MAX_READ_BYTES, Source, open_source, read_margin
 
 from .header import Header
 from .jcamp_text import parse_records
@@ -79,12 +79,23 @@ def _experiment(source: Source) -> Source | None:
     return None
 
 
+def _incomplete(source: Source) -> bool:
+    """A folder holding a Bruker ``acqus`` but neither ``fid`` nor ``ser``."""
+    return (
+        source.is_dir()
+        and source.exists("acqus")
+        and source.head(16, "acqus").startswith(b"##")
+        and not (source.exists("fid") or source.exists("ser"))
+    )
+
+
 def sniff(source: Source) -> float:
     """0.95 for an experiment folder (``acqus`` + ``fid``/``ser``) or its ``fid``, ``ser`` or
-    ``acqus`` file."""
+    ``acqus`` file; 0.2 for a folder with ``acqus`` but no data file (so that reading it says
+    what is missing)."""
     exp = _experiment(source)
     if exp is None:
-        return 0.0
+        return 0.2 if _incomplete(source) else 0.0
     return 0.95 if exp.head(16, "acqus").startswith(b"##") else 0.3
 
 
@@ -169,7 +180,9 @@ def _indirect_rows(exp: Source) -> int | None:
     rows = None
     for name in ("acqu2s", "acqu3s"):
         if exp.exists(name):
-            rows = (rows or 1) * max(read_header(exp, name).integer("TD"), 1)
+            rows = (rows or 1) * max(read_header(exp, name).count("TD"), 1)
+            if rows > MAX_READ_BYTES:
+                raise FormatError(exp.describe(name), f"TD gives {rows} increments; implausible")
     return rows
 
 
@@ -216,31 +229,40 @@ def read(
     """Rows of a Bruker experiment (one per FID); ``nucleus`` overrides ``NUC1``."""
     exp = _experiment(source)
     if exp is None:
+        if _incomplete(source):
+            raise FormatError(
+                source.describe("acqus"),
+                "the experiment has acqus but no fid or ser: the acquisition data were not "
+                "written or not copied",
+            )
         raise FormatError(source.path, "not a Bruker experiment (needs acqus and fid or ser)")
     acqus = read_header(exp, "acqus")
     is_ser = exp.exists("ser")
     name = "ser" if is_ser else "fid"
     where = exp.describe(name)
-    raw = exp.read_bytes(name)
-    td = acqus.integer("TD")
+    td = acqus.size("TD", limit=MAX_READ_BYTES)
     aq_mod = acqus.optional_integer("AQ_mod")
     real_only = aq_mod == 0
-    if td <= 0 or (not real_only and td % 2):
+    if not real_only and td % 2:
         raise FormatError(
             acqus.where, f"TD={td} is not a positive even point count", line=acqus.lines.get("TD")
         )
     dtype = bruker_dtype(acqus)
-    rows, stride, layout_flags = _row_layout(
-        len(raw), td * dtype.itemsize, _indirect_rows(exp) if is_ser else None, where, is_ser
-    )
+    announced = _indirect_rows(exp) if is_ser else None
+    row_bytes = td * dtype.itemsize
+    expected = math.ceil(row_bytes / _BLOCK_BYTES) * _BLOCK_BYTES * (announced or 1)
+    unknown_rows = is_ser and announced is None
+    raw = exp.read_bytes(name, limit=None if unknown_rows else expected + read_margin(expected))
+    rows, stride, layout_flags = _row_layout(len(raw), row_bytes, announced, where, is_ser)
     data = _complex_rows(raw, dtype, rows, stride, td, real_only, where)
     sfo1_hz = acqus.positive("SFO1") * 1e6
+    bf1 = acqus.optional_number("BF1")
     found, nucleus_flags = resolve_nucleus(
         acqus.text("NUC1"),
-        sfo1_hz,
+        bf1 * 1e6 if bf1 is not None and bf1 > 0 else sfo1_hz,
         acqus.where,
         override=nucleus,
-        proton_base_hz=_proton_bases_hz(acqus),
+        proton_bases_hz=_proton_bases_hz(acqus),
     )
     flags = nucleus_flags + layout_flags
     flags += ("real_only",) if real_only else ()
@@ -254,7 +276,7 @@ def read(
         observe_frequency_hz=sfo1_hz,
         spectral_width_hz=acqus.positive("SW_h"),
         parameters=_parameters(exp, acqus),
-        n_scans=acqus.optional_integer("NS"),
+        n_scans=acqus.optional_count("NS"),
         acquired_at=utc_from_epoch(acqus.optional_number("DATE")),
         experiment=_title(exp),
         pulse_program=acqus.text("PULPROG") or None,
@@ -286,7 +308,7 @@ def _title(exp: Source) -> str | None:
 
 def _processed_part(exp: Source, rel: str, dtype: np.dtype, si: int) -> bytes:
     """Raw bytes of a processed file (``1r``/``1i``) holding at least ``si`` points."""
-    raw = exp.read_bytes(rel)
+    raw = exp.read_bytes(rel, limit=si * dtype.itemsize + read_margin(si * dtype.itemsize))
     if len(raw) < si * dtype.itemsize:
         raise FormatError(
             exp.describe(rel),
@@ -309,7 +331,7 @@ def _processed(exp: Source, acq: Acquisition) -> Iterator[hydrofw.Spectrum]:
         if not (exp.exists(f"{folder}/procs") and exp.exists(f"{folder}/1r")):
             continue
         procs = read_header(exp, f"{folder}/procs")
-        si = procs.integer("SI")
+        si = procs.size("SI", limit=MAX_READ_BYTES)
         dtype = bruker_dtype(procs, dtype_key="DTYPP", order_key="BYTORDP")
         scale = 2.0 ** (procs.optional_number("NC_proc") or 0.0)
         real_raw = _processed_part(exp, f"{folder}/1r", dtype, si)

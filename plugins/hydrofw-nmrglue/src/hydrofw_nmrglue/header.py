@@ -7,10 +7,10 @@ column); :class:`Header` reads numbers and strings out of it and raises
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 from hydrofw.errors import FormatError
+from hydrofw.header_values import INT64, to_count, to_float, to_int, to_size
 
 __all__ = ["Header"]
 
@@ -63,24 +63,31 @@ class Header:
         value = self.text(key)
         if value is None or value == "":
             return None
-        try:
-            number = float(value.split()[0])
-        except (ValueError, IndexError):
-            raise self._error(key, f"header key {key!r} is not a number: {value!r}") from None
-        if not math.isfinite(number):
-            raise self._error(key, f"header key {key!r} is not finite: {value!r}")
-        return number
+        return to_float(value, where=self.where, key=key, line=self.lines.get(key))
 
-    def integer(self, key: str) -> int:
-        """A required integer (written as ``8`` or ``8.0``)."""
-        value = self.number(key)
-        if not value.is_integer():
-            raise self._error(key, f"header key {key!r} is not an integer: {value!r}")
-        return int(value)
+    def integer(self, key: str, bounds: tuple[int, int] = INT64) -> int:
+        """A required integer (written as ``8`` or ``8.0``) that fits ``bounds`` (int64)."""
+        value = self.require(key)
+        return to_int(value, where=self.where, key=key, line=self.lines.get(key), bounds=bounds)
 
     def optional_integer(self, key: str) -> int | None:
-        """An integer, or None when absent."""
-        return None if self.optional_number(key) is None else self.integer(key)
+        """An integer, or None when absent or empty."""
+        value = self.text(key)
+        return None if value is None or value == "" else self.integer(key)
+
+    def count(self, key: str) -> int:
+        """A required non-negative integer count (scans, increments) fitting int64."""
+        return to_count(self.require(key), where=self.where, key=key, line=self.lines.get(key))
+
+    def optional_count(self, key: str) -> int | None:
+        """A count, or None when absent or empty."""
+        value = self.text(key)
+        return None if value is None or value == "" else self.count(key)
+
+    def size(self, key: str, limit: int = 2**40) -> int:
+        """A required positive integer size (points, bytes) no larger than ``limit``."""
+        value = self.require(key)
+        return to_size(value, where=self.where, key=key, line=self.lines.get(key), limit=limit)
 
     def positive(self, key: str) -> float:
         """A required number > 0."""

@@ -9,7 +9,10 @@ Flags (``Spectrum.flags``, machine readable) used by this package:
 - ``nucleus_overridden``: the user's ``nucleus=`` replaced the header's value (kept in parameters).
 - ``nucleus_frequency_mismatch``: the header nucleus does not resonate at the observe frequency
   for any base frequency the header gives (e.g. Bruker ``NUC1=15N`` at 14.83 MHz).
-- ``nucleus_guessed``: the header names no nucleus; it was inferred from the frequency.
+- ``nucleus_inferred``: the header names no nucleus (or a wrong one); it was inferred from the
+  frequency and the 1H frequency of the same file (:func:`hydrofw.nuclei.resolve_nucleus`).
+- ``nucleus_standard_magnet``: that inference used a standard magnet's nominal 1H frequency.
+- ``nucleus_not_in_table``: an isotope outside the nuclear table, kept as the header names it.
 - ``acquired_at_local_time``: the header gives a wall-clock time without a zone; it was read
   as UTC.
 - ``header_count_mismatch``: the header's point count disagrees with the data (data win).
@@ -30,9 +33,9 @@ import attrs
 import numpy as np
 
 import hydrofw
-from hydrofw.errors import FormatError, ParameterError, ValidationError
+from hydrofw.errors import FormatError, ValidationError
 from hydrofw.ids import content_id
-from hydrofw.nuclei import guess_nucleus_from_frequency, normalize_nucleus, nucleus
+from hydrofw.nuclei import resolve_nucleus
 
 from . import __version__
 
@@ -48,9 +51,6 @@ __all__ = [
 
 #: Value of the ``reader`` column.
 READER = f"hydrofw-nmrglue {__version__}"
-
-#: Relative tolerance for a nucleus/frequency consistency check.
-_NUCLEUS_TOLERANCE = 0.01
 
 
 @attrs.frozen
@@ -85,58 +85,6 @@ class Acquisition:
     group_delay_points: float | None = None
     reference_frequency_hz: float | None = None
     flags: tuple[str, ...] = ()
-
-
-def resolve_nucleus(
-    raw: str | None,
-    observe_frequency_hz: float,
-    where: str,
-    *,
-    override: str | None = None,
-    proton_base_hz: Sequence[float] = (),
-) -> tuple[str, tuple[str, ...]]:
-    """The nucleus of an acquisition and the flags explaining how it was decided.
-
-    ``raw`` is the header's label (``"1H"``, ``"H1"``, ``"^1H"``, ``"NONE"``); ``override`` the
-    user's choice. ``proton_base_hz`` lists candidate 1H (TMS) frequencies of the magnet found
-    in the header; when given, the nucleus must resonate at ``observe_frequency_hz`` for one of
-    them (IUPAC Xi ratios, 1 % tolerance), otherwise ``nucleus_frequency_mismatch`` is flagged.
-    """
-    if override is not None:
-        try:
-            chosen = normalize_nucleus(override)
-        except ValidationError as exc:
-            raise ParameterError(f"{where}: nucleus={override!r}: {exc}") from None
-        return chosen, ("nucleus_overridden",) if chosen != _try_nucleus(raw) else ()
-    found = _try_nucleus(raw)
-    if found is not None:
-        xi = nucleus(found).xi_percent / 100.0
-        consistent = any(
-            abs(observe_frequency_hz / (xi * base) - 1.0) < _NUCLEUS_TOLERANCE
-            for base in proton_base_hz
-        )
-        flags = ("nucleus_frequency_mismatch",) if proton_base_hz and not consistent else ()
-        return found, flags
-    for base in proton_base_hz:
-        guess = guess_nucleus_from_frequency(observe_frequency_hz, base, _NUCLEUS_TOLERANCE)
-        if guess is not None:
-            return guess, ("nucleus_guessed",)
-    raise FormatError(
-        where,
-        f"the header names no known nucleus ({raw!r}) and it cannot be inferred from the "
-        f"frequency {observe_frequency_hz / 1e6:.6f} MHz; read it with nucleus='1H' (or the "
-        "right one)",
-    )
-
-
-def _try_nucleus(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    text = raw.strip().lstrip("^").strip("<>").strip()
-    try:
-        return normalize_nucleus(text)
-    except ValidationError:
-        return None
 
 
 def utc_from_epoch(seconds: float | None) -> dt.datetime | None:
