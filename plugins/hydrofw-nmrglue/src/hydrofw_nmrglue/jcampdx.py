@@ -13,6 +13,14 @@ from ``FIRSTX`` to ``LASTX`` (the header ``DELTAX`` is checked, flag
 ``spectral_width_hz``: 1/dwell for a FID, ``n * |step|`` (Hz) for a spectrum. Bruker exports
 add ``$``-records (``$NS``, ``$DATE`` Unix time, ``$GRPDLY``/``$DECIM``/``$DSPFVS``, ``$RG``,
 ``$TE``) which fill the normalised fields. A real-only spectrum is flagged ``real_only``.
+
+Compound files: blocks holding only a peak table or peak assignments (``##PEAK TABLE=``,
+``##PEAK ASSIGNMENTS=``, ``##XYPOINTS=``) are no data rows; their tables are kept, as written,
+in the ``parameters`` of every data row of the file (key ``block<k>.<LABEL>``, at most
+:data:`_MAX_PEAK_TEXT` characters each, longer ones cut and flagged ``peak_table_cut``) and the
+rows are flagged ``peak_tables_kept``. A file with no data block at all is an error. A block
+opened by ``##TITLE=`` but never closed by ``##END=`` means a truncated file: an error naming
+the line where that block starts.
 """
 
 from __future__ import annotations
@@ -44,7 +52,10 @@ __all__ = ["sniff", "read", "JcampHeaderWarning"]
 
 _STARTS = (b"##TITLE=", b"##JCAMP-DX=", b"##JCAMPDX=")
 _PARAMETERS = b"##DATATYPE=PARAMETERVALUES"
-_DATA_KEYS = ("XYDATA", "DATATABLE", "PAGE", "PEAKTABLE", "XYPOINTS")
+_DATA_KEYS = ("XYDATA", "DATATABLE", "PAGE", "PEAKTABLE", "XYPOINTS", "PEAKASSIGNMENTS")
+_PEAK_KEYS = ("PEAKTABLE", "PEAKASSIGNMENTS", "XYPOINTS")
+_MAX_PEAK_TEXT = 1 << 16
+_MAX_FILE_BYTES = 256 << 20  # no JCAMP-DX header states a file size: a bound for text files
 _WALL_FORMATS = ("%a %b %d %H:%M:%S %Y", "%Y/%m/%d %H:%M:%S", "%y/%m/%d %H:%M:%S", "%Y/%m/%d")
 _DELTAX_TOLERANCE = 1e-3
 
@@ -79,8 +90,9 @@ def _blocks(records: list[Record], where: str) -> list[list[Record]]:
             kinds = [r.value.upper() for r in block if r.key == "DATATYPE"]
             if not (kinds and kinds[0].replace(" ", "") == "LINK"):
                 leaves.append(block)
-    if stack and any(r.key in _DATA_KEYS for r in stack[-1]):
-        raise FormatError(where, "block without ##END= (truncated file)", line=stack[-1][0].line)
+    if stack and any(len(block) > 1 for block in stack):
+        opened = next(block for block in stack if len(block) > 1)
+        raise FormatError(where, "block without ##END= (truncated file)", line=opened[0].line)
     if not leaves:
         raise FormatError(where, "no complete JCAMP-DX block (##TITLE= ... ##END=)")
     return leaves
@@ -179,17 +191,39 @@ def _acquired_at(header: Header) -> tuple[dt.datetime | None, tuple[str, ...]]:
     return wall, ("acquired_at_local_time",) if wall is not None else ()
 
 
+def _is_data_block(block: list[Record]) -> bool:
+    keys = {r.key for r in block}
+    return "NTUPLES" in keys or "XYDATA" in keys
+
+
+def _peak_parameters(blocks: list[list[Record]]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Peak tables and assignments of the non-data blocks, as parameters, and the flags."""
+    params: dict[str, str] = {}
+    flags: tuple[str, ...] = ()
+    for index, block in enumerate(blocks):
+        if _is_data_block(block):
+            continue
+        for rec in block:
+            if rec.key in _PEAK_KEYS or rec.key in ("TITLE", "DATATYPE"):
+                value = rec.value
+                if len(value) > _MAX_PEAK_TEXT:
+                    value = value[:_MAX_PEAK_TEXT]
+                    flags += ("peak_table_cut",) if "peak_table_cut" not in flags else ()
+                params[f"block{index}.{rec.label}"] = value
+        flags += ("peak_tables_kept",) if "peak_tables_kept" not in flags else ()
+    return params, flags
+
+
 def _block_rows(
-    block: list[Record], index: int, raw_sha: str, where: str, nucleus: str | None
+    block: list[Record],
+    index: int,
+    raw_sha: str,
+    where: str,
+    nucleus: str | None,
+    extra: tuple[dict[str, str], tuple[str, ...]] = ({}, ()),
 ) -> Iterator[hydrofw.Spectrum]:
     header = _header(block, where)
     ntuples = "NTUPLES" in header
-    if not ntuples and "XYDATA" not in {r.key for r in block}:
-        raise FormatError(
-            where,
-            "block holds no XYDATA or NTUPLES data (peak tables are not supported)",
-            line=block[0].line,
-        )
     re_, im = (_ntuples if ntuples else _xydata)(block, header, where)
     n = re_.size
     if n < 2:
@@ -229,7 +263,7 @@ def _block_rows(
         header.text(".OBSERVENUCLEUS"), observe_hz, where, override=nucleus
     )
     acquired_at, date_flags = _acquired_at(header)
-    scans = header.optional_number(".AVERAGES") or header.optional_number("NS")
+    scans = header.optional_count(".AVERAGES") or header.optional_count("NS")
     temperature_k = header.optional_number("TE")
     acq = Acquisition(
         format="jcampdx",
@@ -238,8 +272,8 @@ def _block_rows(
         nucleus=found,
         observe_frequency_hz=observe_hz,
         spectral_width_hz=sw_hz,
-        parameters={r.label: r.value for r in block if r.key not in _DATA_KEYS},
-        n_scans=int(scans) if scans is not None else None,
+        parameters={**{r.label: r.value for r in block if r.key not in _DATA_KEYS}, **extra[0]},
+        n_scans=scans,
         acquired_at=acquired_at,
         experiment=header.text("TITLE") or None,
         pulse_program=header.text(".PULSESEQUENCE") or None,
@@ -247,7 +281,7 @@ def _block_rows(
         temperature_k=temperature_k if temperature_k is not None and temperature_k > 0 else None,
         group_delay_points=group_delay_points(header) if is_fid and "BYTORDA" in header else None,
         reference_frequency_hz=observe_hz if x_unit == "ppm" else None,
-        flags=nucleus_flags + flags + date_flags,
+        flags=nucleus_flags + flags + date_flags + extra[1],
     )
     data = (re_ + 1j * im)[np.newaxis, :]
     yield from spectra(
@@ -265,11 +299,20 @@ def _first_number(header: Header, key: str) -> float | None:
 def read(source: Source, nucleus: str | None = None) -> Iterator[hydrofw.Spectrum]:
     """One row per data block of a JCAMP-DX file; ``nucleus`` overrides ``.OBSERVE NUCLEUS``."""
     where = source.path
-    raw = source.read_bytes()
+    raw = source.read_bytes(limit=_MAX_FILE_BYTES)
     if not raw.strip():
         raise FormatError(where, "empty file")
     text = raw.decode("latin-1")
     records = list(parse_records(text, where))
     sha = file_sha256(raw)
-    for index, block in enumerate(_blocks(records, where)):
-        yield from _block_rows(block, index, sha, where, nucleus)
+    blocks = _blocks(records, where)
+    data_blocks = [(k, b) for k, b in enumerate(blocks) if _is_data_block(b)]
+    if not data_blocks:
+        raise FormatError(
+            where,
+            f"no data block (XYDATA or NTUPLES) among its {len(blocks)} block(s): peak tables "
+            "or assignments alone hold no spectrum",
+        )
+    extra = _peak_parameters(blocks)
+    for index, block in data_blocks:
+        yield from _block_rows(block, index, sha, where, nucleus, extra)

@@ -36,6 +36,8 @@ from nmrglue.fileio.tecmag import TNTTMAG
 import hydrofw
 from hydrofw.errors import FormatError
 from hydrofw.ids import file_sha256
+from hydrofw.header_values import to_count
+from hydrofw.nuclei import NUCLEI
 from hydrofw.nuclei import nucleus as nucleus_data
 from hydrofw.source import Source
 
@@ -61,6 +63,7 @@ _TABLE_NAME = re.compile(rb"^[A-Za-z_][A-Za-z0-9_:.]{0,62}$")
 _TABLE_TOKEN = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(ns|us|ms|s|n|u|m)?$")
 _SI_EXPONENT = {"n": -9, "ns": -9, "u": -6, "us": -6, "m": -3, "ms": -3, "s": 0}
 _MAX_TABLE_BYTES = 1 << 20
+_MAX_OTHER_BYTES = 64 << 20
 
 
 def sniff(source: Source) -> float:
@@ -184,6 +187,26 @@ def _array_axis(raw: bytes, rows: int, wanted: str | None, where: str) -> ArrayA
     return ArrayAxis(name, values[:rows], "s" if timed else None)
 
 
+def _read_limit(source: Source) -> int:
+    """Bytes a ``.tnt`` file may hold: the DATA its TMAG header announces, plus the other
+    sections (text, PSEQ tables, bounded by :data:`_MAX_OTHER_BYTES`)."""
+    head = source.head(8 + _SECTION.size + TNTTMAG.itemsize)
+    if len(head) < 8 + _SECTION.size + TNTTMAG.itemsize or head[8:12] != b"TMAG":
+        return _MAX_OTHER_BYTES
+    tmag = np.frombuffer(head, TNTTMAG, count=1, offset=8 + _SECTION.size)[0]
+    total = math.prod(max(int(n), 0) for n in tmag["actual_npts"])
+    return total * 8 + _MAX_OTHER_BYTES
+
+
+def _proton_bases_hz(tmag: np.void) -> list[float]:
+    """1H frequencies of the magnet from channels 2-4 whose nucleus is 1H (``base_freq``)."""
+    bases = []
+    for label, mhz in zip(tmag["nuclei"][1:], tmag["base_freq"][1:], strict=False):
+        if _text(bytes(label)) in ("1H", "H1") and 0 < float(mhz) < math.inf:
+            bases.append(float(mhz) * 1e6)
+    return bases
+
+
 def _field_flags(found: str, field_t: float, observe_hz: float) -> tuple[str, ...]:
     expected_hz = nucleus_data(found).larmor_frequency_hz(field_t)
     if field_t > 0 and abs(observe_hz / expected_hz - 1.0) < _FIELD_TOLERANCE:
@@ -197,7 +220,7 @@ def read(
     """Rows of a ``.tnt`` file, one per point of dimensions 2-4; ``nucleus`` overrides the
     header, ``array_table`` names the PSEQ table holding the arrayed values."""
     where = source.path
-    raw = source.read_bytes()
+    raw = source.read_bytes(limit=_read_limit(source))
     sections = _sections(raw, where)
     for tag in (t.decode() for t in _REQUIRED):
         if tag not in sections:
@@ -224,11 +247,16 @@ def read(
     if not (0 < observe_hz < math.inf and 0 < dwell_s < math.inf):
         raise FormatError(where, f"ob_freq={observe_hz / 1e6} MHz, dwell={dwell_s} s must be > 0")
     found, flags = resolve_nucleus(
-        _text(bytes(tmag["nuclei"][0])), observe_hz, where, override=nucleus
+        _text(bytes(tmag["nuclei"][0])),
+        observe_hz,
+        where,
+        override=nucleus,
+        proton_bases_hz=_proton_bases_hz(tmag),
     )
-    flags += _field_flags(found, float(tmag["magnet_field"]), observe_hz)
+    if found in NUCLEI:
+        flags += _field_flags(found, float(tmag["magnet_field"]), observe_hz)
     acquired_at, date_flags = _acquired_at(tmag)
-    actual_scans = int(tmag["actual_scans"])
+    actual_scans = to_count(int(tmag["actual_scans"]), where=where, key="actual_scans")
     temperature_k = float(tmag["actual_temperature"])
     acq = Acquisition(
         format="tecmag",
@@ -238,7 +266,9 @@ def read(
         observe_frequency_hz=observe_hz,
         spectral_width_hz=1.0 / dwell_s,
         parameters=_parameters(tmag),
-        n_scans=actual_scans if actual_scans > 0 else int(tmag["scans"]),
+        n_scans=actual_scans
+        if actual_scans > 0
+        else to_count(int(tmag["scans"]), where=where, key="scans"),
         acquired_at=acquired_at,
         pulse_program=_text(bytes(tmag["sequence"])) or None,
         receiver_gain=float(tmag["receiver_gain"]),

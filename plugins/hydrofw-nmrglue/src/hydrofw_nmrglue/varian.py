@@ -27,7 +27,10 @@ import numpy as np
 import hydrofw
 from hydrofw.errors import FormatError
 from hydrofw.ids import file_sha256
-from hydrofw.source import Source, open_source
+from hydrofw.errors import ValidationError
+from hydrofw.header_values import to_count
+from hydrofw.nuclei import NUCLEI, normalize_nucleus
+from hydrofw.source import Source, open_source, read_margin
 
 from .header import Header
 from .normalize import Acquisition, ArrayAxis, resolve_nucleus, spectra, utc_from_wall_clock
@@ -55,11 +58,38 @@ def _experiment(source: Source) -> Source | None:
     return None
 
 
+def _looks_like_fid_header(head: bytes) -> bool:
+    """True when 32 bytes parse as a plausible Varian fid file header."""
+    if len(head) < _FILE_HEADER.size:
+        return False
+    nblocks, ntraces, np_, ebytes, tbytes, bbytes, _v, _s, nbheaders = _FILE_HEADER.unpack_from(
+        head
+    )
+    return (
+        min(nblocks, ntraces, np_) >= 1
+        and ebytes in (2, 4)
+        and tbytes == np_ * ebytes
+        and bbytes == ntraces * tbytes + nbheaders * _BLOCK_HEADER_BYTES
+    )
+
+
+def _incomplete(source: Source) -> bool:
+    """A folder with a Varian ``fid`` but no ``procpar`` (and no Bruker ``acqus``)."""
+    return (
+        source.is_dir()
+        and source.exists("fid")
+        and not source.exists("procpar")
+        and not source.exists("acqus")
+        and _looks_like_fid_header(source.head(_FILE_HEADER.size, "fid"))
+    )
+
+
 def sniff(source: Source) -> float:
-    """0.95 for a folder (often ``*.fid``) holding ``fid`` + ``procpar``, or that ``fid``."""
+    """0.95 for a folder (often ``*.fid``) holding ``fid`` + ``procpar``, or that ``fid``; 0.2
+    for a folder whose Varian ``fid`` lacks its ``procpar`` (reading it says so)."""
     exp = _experiment(source)
     if exp is None:
-        return 0.0
+        return 0.2 if _incomplete(source) else 0.0
     return 0.95 if not exp.exists("acqus") else 0.1
 
 
@@ -119,16 +149,31 @@ def _file_header(raw: bytes, where: str) -> tuple[int, int, int, int, int, int, 
     return nblocks, ntraces, np_, ebytes, bbytes, status, nbheaders
 
 
+def _read_fid(exp: Source) -> bytes:
+    """The ``fid`` file, read no further than its file header implies (plus a margin)."""
+    where = exp.describe("fid")
+    head = exp.head(_FILE_HEADER.size, "fid")
+    nblocks, _nt, _np, _eb, bbytes, _st, _nbh = _file_header(head, where)
+    expected = _FILE_HEADER.size + nblocks * bbytes
+    return exp.read_bytes("fid", limit=expected + read_margin(expected))
+
+
 def _traces(raw: bytes, where: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Complex traces ``(nblocks * ntraces, np / 2)`` and flags."""
+    """Complex traces ``(nblocks * ntraces, np / 2)`` and flags. Blocks beyond ``nblocks`` are
+    not data of this acquisition: they are ignored and flagged ``trailing_bytes``."""
     nblocks, ntraces, np_, ebytes, bbytes, status, nbheaders = _file_header(raw, where)
     dtype = np.dtype(">f4" if status & _S_FLOAT else ">i4" if status & _S_32 else ">i2")
     if dtype.itemsize != ebytes:
         raise FormatError(where, f"status {status:#x} disagrees with ebytes={ebytes}")
-    complete = (len(raw) - _FILE_HEADER.size) // bbytes
-    if complete < 1:
+    on_disk = (len(raw) - _FILE_HEADER.size) // bbytes
+    if on_disk < 1:
         raise FormatError(where, f"truncated: {len(raw)} bytes hold no complete data block")
-    flags = ("incomplete_acquisition",) if complete < nblocks else ()
+    complete = min(on_disk, nblocks)
+    flags: tuple[str, ...] = ("incomplete_acquisition",) if complete < nblocks else ()
+    if len(raw) > _FILE_HEADER.size + nblocks * bbytes:
+        flags += ("trailing_bytes",)
+    elif len(raw) > _FILE_HEADER.size + complete * bbytes:
+        flags += ("truncated",)
     blocks = np.frombuffer(raw, np.uint8, count=complete * bbytes, offset=_FILE_HEADER.size)
     payload = blocks.reshape(complete, bbytes)[:, nbheaders * _BLOCK_HEADER_BYTES :]
     values = np.ascontiguousarray(payload).view(dtype).reshape(complete * ntraces, np_)
@@ -156,36 +201,60 @@ def _array_axis(procpar: dict[str, list[str]], rows: int) -> ArrayAxis | None:
 
 
 def _counts(values: list[str], header: Header, key: str) -> list[int]:
-    """Integer values of an (arrayed) procpar parameter; a FormatError naming its line."""
-    try:
-        return [int(float(v)) for v in values]
-    except (ValueError, OverflowError):
-        raise FormatError(
-            header.where,
-            f"{key} holds non-numeric values {values[:3]!r}",
-            line=header.lines.get(key),
-        ) from None
+    """Non-negative integer values of an (arrayed) procpar parameter, range-checked; a
+    FormatError naming its line."""
+    return [to_count(v, where=header.where, key=key, line=header.lines.get(key)) for v in values]
+
+
+def _proton_bases_hz(header: Header) -> list[float]:
+    """1H (TMS) frequencies of the magnet from the decoupler channels (``dfrq``/``dn``,
+    ``dfrq2``/``dn2`` ...) and the lock (``lockfreq_``, 2H)."""
+    pairs = [("dfrq", "dn"), ("dfrq2", "dn2"), ("dfrq3", "dn3"), ("lockfreq_", None)]
+    bases = []
+    for freq_key, nuc_key in pairs:
+        mhz = header.optional_number(freq_key)
+        label = header.text(nuc_key) if nuc_key else "2H"
+        if mhz is None or mhz <= 0 or not label:
+            continue
+        try:
+            xi = NUCLEI[normalize_nucleus(label.strip('"'))].xi_percent / 100.0
+        except ValidationError:
+            continue
+        bases.append(mhz * 1e6 / xi)
+    return bases
 
 
 def read(source: Source, nucleus: str | None = None) -> Iterator[hydrofw.Spectrum]:
     """Rows of a Varian/Agilent experiment, one per trace; ``nucleus`` overrides ``tn``."""
     exp = _experiment(source)
     if exp is None:
+        if _incomplete(source):
+            raise FormatError(
+                source.describe("procpar"),
+                "the Varian experiment has a fid but no procpar: without it the frequencies, "
+                "spectral width and nucleus are unknown (copy procpar along with fid)",
+            )
         raise FormatError(source.path, "not a Varian experiment (needs fid and procpar)")
     where = exp.describe("procpar")
-    procpar, active, numbers = parse_procpar(exp.read_text("procpar"), where)
+    procpar, active, numbers = parse_procpar(exp.read_text("procpar", limit=64 << 20), where)
     header = Header({k: " ".join(v) for k, v in procpar.items()}, where, numbers)
-    raw = exp.read_bytes("fid")
+    raw = _read_fid(exp)
     data, flags = _traces(raw, exp.describe("fid"))
     sfrq_hz = header.positive("sfrq") * 1e6
-    found, nucleus_flags = resolve_nucleus(header.text("tn"), sfrq_hz, where, override=nucleus)
+    found, nucleus_flags = resolve_nucleus(
+        header.text("tn"),
+        sfrq_hz,
+        where,
+        override=nucleus,
+        proton_bases_hz=_proton_bases_hz(header),
+    )
     nt = _counts(procpar.get("nt", []), header, "nt")
     per_row = [{"n_scans": n} for n in nt] if len(nt) == data.shape[0] > 1 else None
     temp_c = header.optional_number("temp") if "temp" in active else None
     acquired_at = utc_from_wall_clock(header.text("time_run"), _TIME_FORMATS)
     if acquired_at is None:
         acquired_at = utc_from_wall_clock(header.text("date"), _DATE_FORMATS)
-    experiment = exp.read_text("text").strip() if exp.exists("text") else ""
+    experiment = exp.read_text("text", limit=1 << 20).strip() if exp.exists("text") else ""
     acq = Acquisition(
         format="varian",
         source_path=exp.path,
