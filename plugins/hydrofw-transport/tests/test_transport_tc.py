@@ -138,7 +138,7 @@ def test_two_step_transition_reports_both_steps() -> None:
     r = rn * (0.6 / (1 + np.exp(-(t - 150.0) / 1.5)) + 0.4 / (1 + np.exp(-(t - 120.0) / 1.5)))
     out = hydrofw.process("transport.tc", _table([(t, r)]))
     assert out.column("n_steps")[0].as_py() == 2
-    assert "multi_step_transition" in out.column("flags")[0].as_py()
+    assert "multi_step" in out.column("flags")[0].as_py()
     assert _col(out, "tc_step_upper_k")[0] == pytest.approx(150.0, abs=0.3)
     assert _col(out, "tc_step_lower_k")[0] == pytest.approx(120.0, abs=0.3)
     assert _col(out, "step_upper_fraction")[0] == pytest.approx(0.6, abs=0.03)

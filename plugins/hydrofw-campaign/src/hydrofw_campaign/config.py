@@ -219,7 +219,14 @@ class QuantificationConfig:
 class KineticsConfig:
     """Which time series ``campaign.kinetics`` fits and over which window (days)."""
 
-    quantities: tuple[str, ...] = ("h_over_la", "tc_onset_normalised")
+    quantities: tuple[str, ...] = (
+        "h_over_la",
+        *(
+            f"tc_{c}_{kind}"
+            for c in ("onset", "90", "50", "10", "zero")  # every transport.tc criterion
+            for kind in ("k", "normalised")
+        ),
+    )
     window_start_days: float | None = None
     window_end_days: float | None = None
     max_relative_error: float = 0.30

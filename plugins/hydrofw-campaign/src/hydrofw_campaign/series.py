@@ -14,9 +14,14 @@ quantity                    from                                    value
 ``h2_fraction``             ``pake_fit``                            1 - central-line fraction
 ``t1_s``, ``t2_s``          ``relaxation_fit``                      s
 ``d_cm2_s``                 ``diffusion``                           cm^2/s
-``tc_onset_k``              ``tc`` (cooling sweeps)                 K
-``tc_onset_normalised``     ``tc`` (cooling sweeps)                 onset / the cell's first
+``tc_<c>_k``                ``tc`` (cooling sweeps)                 K
+``tc_<c>_normalised``       ``tc`` (cooling sweeps)                 Tc / the cell's first
 ==========================  ======================================  ==========================
+
+``<c>`` is every Tc criterion of ``transport.tc`` (:data:`TC_CRITERIA`): ``onset``, ``90``,
+``50``, ``10`` and ``zero`` (``tc_onset_k``, ``tc_50_normalised``, ...). Each criterion is
+normalised to the same criterion of the cell's first cooling sweep where it is defined; sweeps
+where a criterion is NaN (no transition, zero resistance not reached) give no point for it.
 
 Rows before the synthesis (negative days: the precursor) are kept; kinetics fits choose their
 window.
@@ -37,7 +42,7 @@ from hydrofw.schema import empty
 from .config import CampaignConfig
 from .timeseries import TimeSeriesPoint
 
-__all__ = ["build_timeseries", "QUANTITIES"]
+__all__ = ["build_timeseries", "QUANTITIES", "TC_CRITERIA", "TC_QUANTITIES"]
 
 #: (table, quantity, value column, error column, unit, row filter on nucleus or None)
 QUANTITIES: tuple[tuple[str, str, str, str | None, str | None, str | None], ...] = (
@@ -50,6 +55,14 @@ QUANTITIES: tuple[tuple[str, str, str, str | None, str | None, str | None], ...]
     ("relaxation_fit", "t1_s", "t1_s", "t1_s_err", "s", None),
     ("relaxation_fit", "t2_s", "t2_s", "t2_s_err", "s", None),
     ("diffusion", "d_cm2_s", "d_cm2_s", "d_cm2_s_err", "cm2/s", None),
+)
+
+
+#: Tc criteria of the ``tc`` table (column ``tc_<c>_k``) that become time series.
+TC_CRITERIA: tuple[str, ...] = ("onset", "90", "50", "10", "zero")
+#: every Tc time-series quantity, absolute (K) and normalised, criterion by criterion
+TC_QUANTITIES: tuple[str, ...] = tuple(
+    q for c in TC_CRITERIA for q in (f"tc_{c}_k", f"tc_{c}_normalised")
 )
 
 
@@ -111,22 +124,31 @@ def _h2_points(table: pa.Table | None) -> Iterator[TimeSeriesPoint]:
 
 
 def _tc_points(table: pa.Table | None) -> Iterator[TimeSeriesPoint]:
-    """Onset Tc of cooling sweeps, and normalised to each cell's first cooling onset."""
+    """Every Tc criterion of cooling sweeps, absolute and normalised to the same criterion of
+    each cell's first cooling sweep where that criterion is defined."""
     if table is None:
         return
     rows = [
         r
         for r in table.to_pylist()
-        if r.get("sweep") == "cooling"
-        and _finite(r.get("tc_onset_k"))
-        and _finite(r.get("days_since_synthesis"))
-        and r.get("cell")
+        if r.get("sweep") == "cooling" and _finite(r.get("days_since_synthesis")) and r.get("cell")
     ]
+    rows.sort(key=lambda r: r["days_since_synthesis"])
+    for criterion in TC_CRITERIA:
+        yield from _criterion_points(rows, f"tc_{criterion}_k", f"tc_{criterion}_normalised")
+
+
+def _criterion_points(
+    rows: list[dict[str, Any]], column: str, normalised: str
+) -> Iterator[TimeSeriesPoint]:
+    """Points of one criterion (column ``column``, K) and of its ratio to the cell's first."""
+    err_column = f"{column}_err"
     first: dict[str, dict[str, Any]] = {}
-    for r in sorted(rows, key=lambda r: r["days_since_synthesis"]):
-        first.setdefault(r["cell"], r)
     for r in rows:
-        err = r.get("tc_onset_k_err") if _finite(r.get("tc_onset_k_err")) else None
+        if not _finite(r.get(column)):
+            continue
+        ref = first.setdefault(r["cell"], r)
+        err = r.get(err_column) if _finite(r.get(err_column)) else None
         common = dict(
             cell=r["cell"],
             days_since_synthesis=r["days_since_synthesis"],
@@ -134,29 +156,28 @@ def _tc_points(table: pa.Table | None) -> Iterator[TimeSeriesPoint]:
             acquired_at=r.get("acquired_at"),
         )
         yield TimeSeriesPoint(
-            quantity="tc_onset_k",
-            value=r["tc_onset_k"],
+            quantity=column,
+            value=r[column],
             value_err=err,
             unit="K",
-            method="tc.tc_onset_k",
+            method=f"tc.{column}",
             input_ids=[r["id"]],
             **common,
         )
-        ref = first[r["cell"]]
-        ratio = r["tc_onset_k"] / ref["tc_onset_k"]
-        ref_err = ref.get("tc_onset_k_err") if _finite(ref.get("tc_onset_k_err")) else None
+        ratio = r[column] / ref[column]
+        ref_err = ref.get(err_column) if _finite(ref.get(err_column)) else None
         ratio_err = None
         if err is not None and ref_err is not None:
             # the first point is exactly 1 by construction; the others carry both errors
-            rel = (err / r["tc_onset_k"]) ** 2
+            rel = (err / r[column]) ** 2
             if r is not ref:
-                rel += (ref_err / ref["tc_onset_k"]) ** 2
-            ratio_err = ratio * math.sqrt(rel)
+                rel += (ref_err / ref[column]) ** 2
+            ratio_err = abs(ratio) * math.sqrt(rel)
         yield TimeSeriesPoint(
-            quantity="tc_onset_normalised",
+            quantity=normalised,
             value=ratio,
             value_err=ratio_err,
-            method="tc.tc_onset_k / first cooling onset",
+            method=f"tc.{column} / first cooling {column}",
             input_ids=[r["id"], ref["id"]],
             **common,
         )

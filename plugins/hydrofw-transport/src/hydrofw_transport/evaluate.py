@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from .batch import LocalFit, Padded, local_linear, take
 from .criteria import (
+    Crossing,
     Inflection,
     NormalLine,
     inflection_fit,
@@ -20,55 +20,36 @@ from .criteria import (
 )
 from .normal_state import normal_state
 from .params import TcParams
+from .steps import Steps, find_steps, step_fractions
 
 __all__ = ["evaluate"]
 
 _SQRT12 = np.sqrt(12.0)
 
 
-def evaluate(p: Padded, params: TcParams) -> dict[str, Any]:
+def evaluate(
+    p: Padded, params: TcParams, sigma_t_k: np.ndarray | None = None
+) -> dict[str, Any]:
     """Every criterion for every row of ``p``: arrays keyed by ``tc`` column name (plus
-    private ``_``-prefixed masks used for flags)."""
+    private ``_``-prefixed masks used for flags). ``sigma_t_k``: thermometer noise per row
+    (K); a temperature interpolated between two readings carries 0.5 sigma_T on top
+    (between 1/sqrt(2) and 1 for two independent readings; sorting by the noisy temperature
+    absorbs part of it: 0.5 is calibrated on the generated runs of the tests, where the 95 %
+    intervals then cover 95-97 %) of the resistance terms."""
     if params.noise_ohm is None:
         sigma = noise_sigma_rows(p)
     else:
         sigma = np.full(len(p.count), params.noise_ohm)
     fit = local_linear(p, params.smoothing_points)
-    return _criteria(p, fit, normal_state(p, fit, sigma, params), sigma, params)
-
-
-def _steps(
-    p: Padded, slope: np.ndarray, ratio: np.ndarray, prominence: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Number of dR/dT peaks (steps) per row, indices of the upper and lower of the two
-    largest, and R_s/R_n at the slope minimum between them (NaN/-1 for single steps).
-
-    Rows whose slope exceeds ``prominence`` x its maximum in one contiguous run have one step
-    (vectorised); the others are examined with ``scipy.signal.find_peaks`` (height and
-    prominence >= ``prominence`` x maximum)."""
-    n = len(p.count)
-    s_all = np.where(p.valid & np.isfinite(slope), slope, -np.inf)
-    top = s_all.max(axis=1)
-    active = s_all >= prominence * top[:, None]
-    runs = (active[:, 1:] & ~active[:, :-1]).sum(axis=1) + active[:, 0]
-    count = np.where(top > 0, 1, 0).astype(np.int64)
-    upper = np.full(n, -1)
-    lower = np.full(n, -1)
-    plateau = np.full(n, np.nan)
-    for row in np.flatnonzero((runs >= 2) & (top > 0)):
-        s = s_all[row, : p.count[row]]
-        padded = np.concatenate(([0.0], np.where(np.isfinite(s), s, 0.0), [0.0]))
-        peaks, _ = find_peaks(
-            padded, height=prominence * top[row], prominence=prominence * top[row]
-        )
-        peaks = peaks - 1
-        count[row] = max(len(peaks), 1)
-        if len(peaks) >= 2:
-            best = np.sort(peaks[np.argsort(s[peaks])[-2:]])
-            lower[row], upper[row] = best
-            trough = best[0] + int(np.argmin(s[best[0] : best[1] + 1]))
-            plateau[row] = ratio[row, trough]
-    return count, upper, lower, plateau
+    steps = find_steps(p, fit, params.step_prominence, params.min_step_fraction)
+    line = normal_state(p, fit, sigma, params, steps)
+    out = _criteria(p, fit, line, sigma, params, steps)
+    if sigma_t_k is not None:
+        thermometer = 0.5 * sigma_t_k
+        for name in ("tc_90_k", "tc_50_k", "tc_10_k", "tc_zero_k"):
+            out[f"{name}_err"] = np.hypot(out[f"{name}_err"], thermometer)
+        out["width_k_err"] = np.hypot(out["tc_90_k_err"], out["tc_10_k_err"])
+    return out
 
 
 def _peak(
@@ -158,7 +139,12 @@ def _tangent(
 
 
 def _criteria(
-    p: Padded, fit: LocalFit, line: NormalLine, sigma: np.ndarray, params: TcParams
+    p: Padded,
+    fit: LocalFit,
+    line: NormalLine,
+    sigma: np.ndarray,
+    params: TcParams,
+    steps: Steps,
 ) -> dict[str, Any]:
     with np.errstate(invalid="ignore", divide="ignore"):
         rn = line.value(p.t)
@@ -169,33 +155,24 @@ def _criteria(
     out: dict[str, Any] = {}
     raw_slope = _raw_slopes(p)
     for level, name in ((0.9, "tc_90_k"), (0.5, "tc_50_k"), (0.1, "tc_10_k")):
-        c = level_crossing(p.t, raw_ratio, level)
+        c = _bracketed(level_crossing(p.t, raw_ratio, level))
         s_at = np.maximum(take(fit.slope, c.index), take(fit.slope, c.index + 1))
         with np.errstate(invalid="ignore", divide="ignore"):
             dr = np.hypot(sigma, level * line.error(c.t))
             err = np.hypot(dr / np.abs(s_at), _interpolation_error(raw_slope, c.index, c.spacing))
         out[name], out[f"{name}_err"] = c.t, np.where(c.found, err, np.nan)
+    kept, fractions = step_fractions(p, fit, steps, ratio, params.min_step_fraction)
+    n_steps = np.array([k.size for k in kept], dtype=np.int64)
     steep = steepest_index(fit, ratio)
-    main = _tangent(p, fit, line, sigma, steep, params.peak_window_fraction, narrow=False)
-    tight = _tangent(
-        p, fit, line, sigma, steep, 0.5 * (1.0 + params.peak_window_fraction), narrow=True
-    )
-    wide = _tangent(
-        p, fit, line, sigma, steep, max(0.3, 1.5 * params.peak_window_fraction - 0.5),
-        narrow=False,
-    )
-    for name, (value, err) in main.items():
-        # model error of the cubic: the larger change when the fit window is narrowed or
-        # widened (on noisy sweeps the smoothing biases the tangent; see the plugin docs)
-        with np.errstate(invalid="ignore"):
-            shift = np.fmax(
-                np.nan_to_num(np.abs(value - tight[name][0])),
-                np.nan_to_num(np.abs(value - wide[name][0])),
-            )
-        out[name], out[f"{name}_err"] = value, np.hypot(err, shift)
+    warmest = np.array([k[0] if k.size else -1 for k in kept], dtype=np.int64)
+    # the onset belongs to the warmest step (where the drop begins); max dR/dT and the zero
+    # tangent to the steepest point of the whole drop
+    onset_at = np.where((n_steps >= 2) & (warmest >= 0), warmest, steep)
+    for index, names in ((steep, ("tc_dRdT_k", "tc_zero_tangent_k")), (onset_at, ("tc_onset_k",))):
+        out.update(_tangent_criteria(p, fit, line, sigma, index, params, names))
     with np.errstate(invalid="ignore"):
         threshold = np.maximum(params.zero_fraction * rn, params.noise_factor * sigma[:, None])
-        zero = level_crossing(p.t, np.where(below, p.r - threshold, np.nan), 0.0)
+        zero = _bracketed(level_crossing(p.t, np.where(below, p.r - threshold, np.nan), 0.0))
         s_z = np.maximum(take(fit.slope, zero.index), np.finfo(float).tiny)
         span = take(p.t, p.count - 1) - p.t[:, 0] if p.t.shape[1] else 0.0
         out["tc_zero_k"] = zero.t
@@ -214,19 +191,106 @@ def _criteria(
     out["normal_slope_ohm_per_k"] = line.b
     out["noise_ohm"] = sigma
     out["normal_window_low_k"], out["normal_window_high_k"] = line.t_low, line.t_high
-    n_steps, upper, lower, plateau = _steps(p, fit.slope, ratio, params.step_prominence)
-    two = upper >= 0
-    for name, index in (("tc_step_upper_k", upper), ("tc_step_lower_k", lower)):
-        index = np.maximum(index, 0)
-        step_fit = inflection_fit(p, fit.slope, index, sigma, params.peak_window_fraction)
-        peak, err = _peak(p, fit.slope, index, take(slope_err, index), step_fit)
-        out[name], out[f"{name}_err"] = np.where(two, peak, np.nan), np.where(two, err, np.nan)
-    out["step_upper_fraction"] = np.where(two, 1.0 - plateau, np.nan)
+    out.update(_step_columns(p, fit, sigma, slope_err, params, kept, fractions))
     out["n_steps"] = n_steps
     first = np.where(p.valid[:, :3], p.r[:, :3], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         lowest = first.sum(axis=1) / p.valid[:, :3].sum(axis=1)  # mean R of the 3 coldest points
     out["residual_ohm"] = np.where(zero.found, np.nan, lowest)
     out["_zero_found"] = zero.found
-    out["_transition"] = np.isfinite(out["tc_90_k"])
+    # a transition: the drop passes R/R_n = 0.5 with points on both sides; otherwise no
+    # criterion is a number (an edge of the sweep is never reported as a Tc)
+    transition = np.isfinite(out["tc_50_k"])
+    for name in _CRITERIA:
+        out[name] = np.where(transition, out[name], np.nan)
+        out[f"{name}_err"] = np.where(transition, out[f"{name}_err"], np.nan)
+    out["_transition"] = transition
+    out["n_steps"] = np.where(transition, np.maximum(out["n_steps"], 1), out["n_steps"])
+    return out
+
+
+_CRITERIA = (
+    "tc_onset_k", "tc_90_k", "tc_50_k", "tc_10_k", "tc_zero_k", "tc_dRdT_k", "width_k",
+    "tc_zero_tangent_k", "tc_step_upper_k", "tc_step_lower_k",
+)  # fmt: skip
+_EDGE_POINTS = 2
+
+
+def _bracketed(c: Crossing) -> Crossing:
+    """A crossing with fewer than ``_EDGE_POINTS`` points below it (the cold edge of the
+    sweep) is not found: a level reached only by the last points is no measured crossing."""
+    ok = c.found & (c.index >= _EDGE_POINTS - 1)
+    return Crossing(np.where(ok, c.t, np.nan), c.index, c.spacing, ok)
+
+
+def _tangent_criteria(
+    p: Padded,
+    fit: LocalFit,
+    line: NormalLine,
+    sigma: np.ndarray,
+    index: np.ndarray,
+    params: TcParams,
+    names: tuple[str, ...],
+) -> dict[str, np.ndarray]:
+    """Tangent criteria ``names`` at ``index`` with their errors: the statistical error and,
+    as model error of the cubic, the larger change when its fit window is narrowed or widened
+    (on noisy sweeps the smoothing biases the tangent; see the plugin docs)."""
+    frac = params.peak_window_fraction
+    main = _tangent(p, fit, line, sigma, index, frac, narrow=False)
+    tight = _tangent(p, fit, line, sigma, index, 0.5 * (1.0 + frac), narrow=True)
+    wide = _tangent(p, fit, line, sigma, index, max(0.3, 1.5 * frac - 0.5), narrow=False)
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        value, err = main[name]
+        with np.errstate(invalid="ignore"):
+            shift = np.fmax(
+                np.nan_to_num(np.abs(value - tight[name][0])),
+                np.nan_to_num(np.abs(value - wide[name][0])),
+            )
+        out[name], out[f"{name}_err"] = value, np.hypot(err, shift)
+    return out
+
+
+def _step_columns(
+    p: Padded,
+    fit: LocalFit,
+    sigma: np.ndarray,
+    slope_err: np.ndarray,
+    params: TcParams,
+    kept: list[np.ndarray],
+    fractions: list[np.ndarray],
+) -> dict[str, Any]:
+    """Per-step dR/dT peak temperatures (warmest first) with errors and drop fractions; the
+    upper and lower of the two steps carrying the largest fractions."""
+    n = len(kept)
+    depth = max((k.size for k in kept), default=0)
+    temps = np.full((n, depth), np.nan)
+    errs = np.full((n, depth), np.nan)
+    for rank in range(depth):
+        has = np.array([k.size > rank for k in kept])
+        index = np.array([k[rank] if k.size > rank else 0 for k in kept], dtype=np.int64)
+        step_fit = inflection_fit(p, fit.slope, index, sigma, params.peak_window_fraction)
+        peak, err = _peak(p, fit.slope, index, take(slope_err, index), step_fit)
+        temps[:, rank] = np.where(has, peak, np.nan)
+        errs[:, rank] = np.where(has, err, np.nan)
+    out: dict[str, Any] = {
+        "n_steps": np.array([k.size for k in kept], dtype=np.int64),
+        "step_temperatures_k": [temps[i, : k.size] for i, k in enumerate(kept)],
+        "step_temperatures_k_err": [errs[i, : k.size] for i, k in enumerate(kept)],
+        "step_fractions": fractions,
+    }
+    upper = np.full(n, np.nan)
+    lower = np.full(n, np.nan)
+    upper_err = np.full(n, np.nan)
+    lower_err = np.full(n, np.nan)
+    upper_fraction = np.full(n, np.nan)
+    for i, frac in enumerate(fractions):
+        if frac.size >= 2:
+            a, b = np.sort(np.argsort(frac)[-2:])  # warmest first: a is the upper step
+            upper[i], lower[i] = temps[i, a], temps[i, b]
+            upper_err[i], lower_err[i] = errs[i, a], errs[i, b]
+            upper_fraction[i] = frac[a]
+    out["tc_step_upper_k"], out["tc_step_upper_k_err"] = upper, upper_err
+    out["tc_step_lower_k"], out["tc_step_lower_k_err"] = lower, lower_err
+    out["step_upper_fraction"] = upper_fraction
     return out

@@ -1,12 +1,12 @@
 """Where the normal state is: the automatic window of the normal-state line R_n(T).
 
-The transition is first located by its relative slope dR/dT / (|R_s| + 0.1 max |R_s|), which a
-superconducting drop dominates even on a steep metallic background (the warmest peak reaching
-``step_prominence`` of the largest, so the upper step of a two-step transition wins); for a
-logistic step this gives T90 and the width W = T90 - T10 (W = 2.2 R_s / (dR/dT) at the
-midpoint). The line is fitted on [T90 + 2 W, T90 + 5 W] (at least ``normal_points`` points),
-T90 and W are measured against it, and the line is refitted once on the window they give. The
-window hugs the transition, so that a curved metallic normal state (R ~ R0 + A T^2) is
+The transition is first located by the warmest step (:mod:`.steps`: the warmest prominent
+dR/dT peak, so the upper step of a multi-step transition wins, however small; a flat metallic
+background slope has no prominence); its dR/dT width gives T90 ~ T_peak + W/2 and the width
+W = T90 - T10 of that step. The line is fitted on [T90 + 2 W, T90 + 5 W] (at least
+``normal_points`` points). For a single step, T90 and W are measured against it and the line
+is refitted once on the window they give (a multi-step drop keeps the window of its warmest
+step). The window hugs the transition, so that a curved metallic normal state (R ~ R0 + A T^2) is
 extrapolated over a short distance only.
 """
 
@@ -18,6 +18,7 @@ import numpy as np
 from .batch import LocalFit, Padded, take
 from .criteria import NormalLine, level_crossing, normal_line
 from .params import TcParams
+from .steps import Steps
 
 __all__ = ["normal_state", "fraction_temperature"]
 
@@ -37,40 +38,6 @@ def _auto_window(p: Padded, start: np.ndarray, width: np.ndarray, points: int) -
     return np.where(fallback[:, None], from_top, window)
 
 
-def _highest_peak(values: np.ndarray, fraction: float) -> np.ndarray:
-    """Per row, the index of the maximum of the warmest contiguous run of points where
-    ``values`` reaches ``fraction`` of the row maximum."""
-    width = values.shape[1]
-    j = np.arange(width)[None, :]
-    top = values.max(axis=1, keepdims=True)
-    above = values >= fraction * top
-    last = width - 1 - np.argmax(above[:, ::-1], axis=1)
-    gap = np.maximum.accumulate(np.where(above, -1, j), axis=1)
-    start = take(gap, last) + 1
-    block = (j >= start[:, None]) & (j <= last[:, None])
-    return np.argmax(np.where(block, values, -np.inf), axis=1)
-
-
-def _transition_guess(p: Padded, fit: LocalFit, fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """First estimate of T90 and of the 10-90 % width from the relative slope
-    dR/dT / (|R_s| + 0.1 max |R_s|) (smoothed values), which a superconducting drop dominates
-    even on a steep metallic background: its warmest peak reaching ``fraction`` of the largest
-    (the upper step of a multi-step transition). For a logistic step the width is
-    2.2 R_s / (dR/dT) at the midpoint."""
-    scale = np.nanmax(np.abs(np.where(p.valid, fit.value, 0.0)), axis=1, initial=0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        relative = fit.slope / (np.abs(fit.value) + 0.1 * scale[:, None])
-    relative = np.where(np.isfinite(relative), relative, -np.inf)
-    if relative.shape[1] == 0:
-        nan = np.full(len(p.count), np.nan)
-        return nan, nan
-    g = _highest_peak(relative, fraction)
-    r_g, s_g, t_g = take(fit.value, g), take(fit.slope, g), take(p.t, g)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        width = np.where(s_g > 0, 2.2 * np.abs(r_g) / s_g, np.nan)
-    return t_g + 0.5 * width, width
-
-
 def _merge(use_b: np.ndarray, a: NormalLine, b: NormalLine) -> NormalLine:
     return NormalLine(
         **{f.name: np.where(use_b, getattr(b, f.name), getattr(a, f.name))
@@ -85,15 +52,21 @@ def fraction_temperature(p: Padded, line: NormalLine, level: float) -> np.ndarra
     return level_crossing(p.t, ratio, level).t
 
 
-def normal_state(p: Padded, fit: LocalFit, sigma: np.ndarray, params: TcParams) -> NormalLine:
-    """The normal-state line of every row (``normal_window_k`` when given, else automatic)."""
+def normal_state(
+    p: Padded, fit: LocalFit, sigma: np.ndarray, params: TcParams, steps: Steps
+) -> NormalLine:
+    """The normal-state line of every row (``normal_window_k`` when given, else automatic,
+    placed above the warmest step of ``steps``)."""
     if params.normal_window_k is not None:
         lo, hi = params.normal_window_k
         return normal_line(p, (p.t >= lo) & (p.t <= hi), sigma)
-    t90, width = _transition_guess(p, fit, params.step_prominence)
+    width = steps.width_k
+    t90 = take(p.t, steps.warmest) + 0.5 * width
+    t90 = np.where(steps.warmest >= 0, t90, np.nan)
     line = normal_line(p, _auto_window(p, t90 + 2.0 * width, width, params.normal_points), sigma)
+    single = np.array([len(k) == 1 for k in steps.peaks], dtype=bool)
     t90 = fraction_temperature(p, line, 0.9)
     width = t90 - fraction_temperature(p, line, 0.1)
     refined = normal_line(p, _auto_window(p, t90 + 2.0 * width, width, params.normal_points), sigma)
-    use = np.isfinite(width) & (width > 0) & (refined.n >= 3)
+    use = single & np.isfinite(width) & (width > 0) & (refined.n >= 3)
     return _merge(use, line, refined)

@@ -44,8 +44,13 @@ class TcParams:
     zero_fraction: zero resistance means R < zero_fraction * R_n(T) ...
     noise_factor: ... or R < noise_factor * sigma_R, whichever threshold is larger.
     noise_ohm: bridge noise sigma_R; None = estimated from each sweep (second differences).
-    step_prominence: a dR/dT peak counts as a transition step when its height and prominence
-        exceed this fraction of the largest peak.
+    step_prominence: a smoothed dR/dT peak counts as a transition step when its prominence
+        exceeds this fraction of the largest slope (a flat metallic slope has no prominence).
+    min_step_fraction: ... and it carries at least this fraction of the full drop of R / R_n.
+    hold_band_fraction: a hold at either end of a sweep (the controller sitting at base or at
+        the top) is the run of end points within max(5 sigma_T, this fraction x the sweep's
+        span) of the end temperature, when it holds more than 3x the points a steady sweep puts
+        there; holds are dropped before any criterion (flag ``hold_points_removed:N``).
     peak_window_fraction: the cubic fit locating a dR/dT peak uses the contiguous points whose
         smoothed slope is at least this fraction of the peak slope.
     min_points: sweeps with fewer valid points get no result (flag ``too_few_points``).
@@ -63,7 +68,13 @@ class TcParams:
         converter=attrs.converters.optional(float),
         validator=attrs.validators.optional(_between(0, np.inf, closed=True)),
     )
-    step_prominence: float = attrs.field(default=0.25, converter=float, validator=_between(0, 1))
+    step_prominence: float = attrs.field(default=0.02, converter=float, validator=_between(0, 1))
+    min_step_fraction: float = attrs.field(
+        default=0.03, converter=float, validator=_between(0, 0.5)
+    )
+    hold_band_fraction: float = attrs.field(
+        default=0.01, converter=float, validator=_between(0, 0.5)
+    )
     peak_window_fraction: float = attrs.field(
         default=0.8, converter=float, validator=_between(0, 1)
     )

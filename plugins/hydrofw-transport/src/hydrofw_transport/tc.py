@@ -18,15 +18,22 @@ from hydrofw.errors import ProcessingError
 
 from .batch import Padded, pad_sorted
 from .evaluate import evaluate
+from .holds import trim_rows
+from .lag import thermal_lag
 from .params import TcParams
 
 __all__ = ["TcParams", "process"]
 
-_METHOD = "transport.tc: onset by tangents; T90/T50/T10 of R_n(T) extrapolated linearly"
+_METHOD = (
+    "transport.tc: onset by tangents at the warmest step; T90/T50/T10 on the full drop of "
+    "R / R_n(T), R_n extrapolated linearly from above the transition; holds dropped"
+)
 
 
-def _flags(p: Padded, out: dict[str, Any], params: TcParams) -> list[list[str]]:
-    flags: list[list[str]] = [[] for _ in range(len(p.count))]
+def _flags(
+    p: Padded, out: dict[str, Any], params: TcParams, first: list[list[str]]
+) -> list[list[str]]:
+    flags: list[list[str]] = [list(f) for f in first]
     few = p.count < params.min_points
     for row in np.flatnonzero(few):
         flags[row].append("too_few_points")
@@ -35,7 +42,7 @@ def _flags(p: Padded, out: dict[str, Any], params: TcParams) -> list[list[str]]:
     for row in np.flatnonzero(~few & out["_transition"] & ~out["_zero_found"]):
         flags[row].append("zero_resistance_not_reached")
     for row in np.flatnonzero(out["n_steps"] >= 2):
-        flags[row].append("multi_step_transition")
+        flags[row].append("multi_step")
     for row in np.flatnonzero(out["normal_window_high_k"] - out["normal_window_low_k"] <= 0):
         flags[row].append("normal_state_window_degenerate")
     return flags
@@ -83,8 +90,14 @@ def process(table: pa.Table, params: TcParams) -> pa.Table:
     r_off, r_flat = _list_offsets(table.column("resistance_ohm"))
     if not np.array_equal(np.diff(t_off), np.diff(r_off)):
         raise ProcessingError("temperature_k and resistance_ohm lists differ in length")
-    p = pad_sorted(t_off - t_off[0], t_flat[t_off[0] : t_off[-1]], r_flat[r_off[0] : r_off[-1]])
-    out = evaluate(p, params)
+    trimmed = trim_rows(
+        t_off - t_off[0],
+        t_flat[t_off[0] : t_off[-1]],
+        r_flat[r_off[0] : r_off[-1]],
+        params.hold_band_fraction,
+    )
+    p = pad_sorted(trimmed.offsets, trimmed.t, trimmed.r)
+    out = evaluate(p, params, trimmed.sigma_t_k)
     blank = p.count < params.min_points
     ids = table.column("id")
     columns: dict[str, pa.Array | pa.ChunkedArray] = {
@@ -104,6 +117,15 @@ def process(table: pa.Table, params: TcParams) -> pa.Table:
     for name in _PLAIN_COLUMNS:
         columns[name] = _nullable(out[name], blank)
     columns["n_steps"] = pa.array(np.where(blank, 0, out["n_steps"]).astype(np.int64))
+    for name in ("step_temperatures_k", "step_temperatures_k_err", "step_fractions"):
+        columns[name] = pa.array(
+            [[] if b else [float(v) for v in values] for values, b in zip(out[name], blank)],
+            pa.list_(pa.float64()),
+        )
+    lag = thermal_lag(table, out["tc_50_k"], out["tc_50_k_err"])
+    columns["thermal_lag_k"] = _nullable(lag.lag_k, blank)
+    columns["thermal_lag_k_err"] = _nullable(lag.lag_k_err, blank)
+    columns["lag_partner_id"] = pa.array(lag.partner_id, pa.string())
     columns["criterion_notes"] = pa.array(_notes(out, params))
-    columns["flags"] = pa.array(_flags(p, out, params), pa.list_(pa.string()))
+    columns["flags"] = pa.array(_flags(p, out, params, trimmed.flags), pa.list_(pa.string()))
     return pa.table(columns)
