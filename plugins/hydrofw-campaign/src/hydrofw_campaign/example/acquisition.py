@@ -37,6 +37,10 @@ class Acquisition:
     delays_s: tuple[float, ...] | None = None
     group_delay_points: float = 0.0
     temperature_k: float = 295.0
+    decim: int = 1
+    dead_time_s: float = 0.0
+    filter_bandwidth_hz: float | None = None
+    clock_utc_offset_h: float = 0.0
 
     @property
     def n_points(self) -> int:

@@ -3,7 +3,8 @@
 
 Two console generations are imitated: TopSpin 4 (Avance NEO: float64 data, ``DTYPA=2``) and
 TopSpin 3 (Avance III HD: int32 data, ``DTYPA=0``). Both little-endian with the digital filter
-group delay given by ``GRPDLY`` (with ``DECIM``/``DSPFVS`` beside it).
+group delay given by ``GRPDLY`` (with ``DECIM``/``DSPFVS`` beside it): the delay and the
+decimation the simulated DSP filter really applied (:mod:`.receiver`).
 """
 
 from __future__ import annotations
@@ -71,12 +72,12 @@ def _acqus(acq: Acquisition, console: BrukerConsole, folder: Path, td: int) -> d
         "BYTORDA": 0,
         "D": d,
         "DATE": int(stamp.timestamp()),
-        "DECIM": _decim(acq.spectral_width_hz),
+        "DECIM": acq.decim if acq.decim > 1 else _decim(acq.spectral_width_hz),
         "DIGMOD": 1,
         "DS": 0,
         "DSPFVS": console.dspfvs,
         "DTYPA": console.dtypa,
-        "GRPDLY": console.group_delay_points,
+        "GRPDLY": acq.group_delay_points or console.group_delay_points,
         "INSTRUM": "dacnmr",
         "NS": acq.n_scans,
         "NUC1": _NUC_LABEL.get(acq.nucleus, acq.nucleus),
@@ -144,6 +145,19 @@ ze
   vd
   p2 ph2
   vd
+  go=1 ph31
+  wr #0 if #0 ivd
+  lo to 1 times td1
+exit
+""",
+    "hahnechovd2_dac": """\
+;vdlist holds the full echo time 2 tau: vd*0.5 on each side of the pi pulse
+ze
+1 d1
+  p1 ph1
+  vd*0.5
+  p2 ph2
+  vd*0.5
   go=1 ph31
   wr #0 if #0 ivd
   lo to 1 times td1

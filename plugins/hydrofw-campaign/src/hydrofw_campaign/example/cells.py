@@ -31,8 +31,7 @@ def nmr_cells(rng: np.random.Generator) -> list[NmrCellTruth]:
         x0 = float(rng.uniform(10.2, 11.1))
         x_inf = float(rng.uniform(2.9, 3.4))
         rate0 = float(rng.uniform(0.12, 0.2))  # initial loss, H per La per day
-        out.append(
-            NmrCellTruth(
+        base = dict(
                 cell=name,
                 console=console,
                 synthesized_at=CAMPAIGN_START
@@ -57,8 +56,37 @@ def nmr_cells(rng: np.random.Generator) -> list[NmrCellTruth]:
                 la_snr=float(rng.uniform(35, 45)),
                 phase_h_rad=float(rng.uniform(-np.pi, np.pi)),
                 phase_la_rad=float(rng.uniform(-np.pi, np.pi)),
-            )
         )
+        extra = _h2_and_console(rng)
+        drop = extra.pop("dac_shielding_drop")
+        base.update(extra, dac_shielding_inf=float(base["dac_shielding"]) - drop)
+        out.append(NmrCellTruth(**base))  # type: ignore[arg-type]
+    return out
+
+
+def _h2_and_console(rng: np.random.Generator) -> dict[str, float]:
+    """Molecular H2 (phase III), precursor residue, DAC shielding drift and Cu Lenz-lens line.
+
+    Drawn after the original parameters, so the seeds keep every earlier draw. The trapped
+    share of the lost hydrogen is redrawn here (0.5-0.95: most of it stays in the chamber).
+    """
+    out = {
+        "h2_trapped_fraction": float(rng.uniform(0.5, 0.95)),
+        "r_n_angstrom": float(rng.uniform(0.74, 0.78)),
+        "r_nn_angstrom": float(rng.uniform(1.2, 1.3)),
+        "h2_weight_n": float(rng.uniform(0.45, 0.7)),
+        "pake_broadening_n_hz": float(rng.uniform(8e3, 16e3)),
+        "pake_broadening_nn_hz": float(rng.uniform(6e3, 12e3)),
+        "h2_shift_ppm": float(rng.uniform(2.0, 6.0)),
+        "t1_h2_s": float(rng.uniform(2e-3, 6e-3)),
+        "shielding_tau_days": float(rng.uniform(8.0, 25.0)),
+        "residue_h_per_la_0": float(rng.choice([0.0, rng.uniform(0.1, 0.4)])),
+        "residue_tau_days": float(rng.uniform(1.5, 4.0)),
+        "cu_fwhm_hz": float(rng.uniform(6e3, 10e3)),
+        "cu_snr": float(rng.uniform(50.0, 90.0)),
+        "precursor_h_fwhm_hz": float(rng.uniform(40e3, 55e3)),
+    }
+    out["dac_shielding_drop"] = float(rng.uniform(3e-6, 15e-6))
     return out
 
 

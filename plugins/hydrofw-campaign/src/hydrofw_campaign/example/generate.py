@@ -18,7 +18,8 @@ from hydrofw.nuclei import nucleus
 
 from .bruker import TOPSPIN3, TOPSPIN4, write_bruker
 from .cells import nmr_cells, transport_cells
-from .nmr import SETTINGS, DayBuilder, Experiment
+from .consoles import CONSOLES
+from .nmr import FIELD_DRIFT_PPM, SETTINGS, SOLID_ECHO_TAU_S, DayBuilder, Experiment, settings_for
 from .tecmag import TNT_DELAY_TABLE, write_tnt
 from .toml_text import campaign_toml
 from .transport import simulate_sweeps, write_ppms_dat, write_sim921_labview, write_sim921_python
@@ -28,8 +29,10 @@ from .truth import (
     PROTON_FREQUENCY_HZ,
     RELAXATION_DAYS,
     TRANSPORT_DAYS,
+    CU_AMBIENT_ERR_HZ,
     NmrCellTruth,
     TransportCellTruth,
+    cu_ambient_frequency_hz,
     snr_ratio_per_h_over_la,
 )
 from .varian import VARIAN_ARRAY_PARAMETER, write_varian
@@ -37,7 +40,10 @@ from .varian import VARIAN_ARRAY_PARAMETER, write_varian
 __all__ = ["write_example_campaign", "DEFAULT_SEED", "GROUND_TRUTH_VERSION"]
 
 DEFAULT_SEED = 20240827
-GROUND_TRUTH_VERSION = 1
+GROUND_TRUTH_VERSION = 2
+#: sessions of the small variant (``small=True``): fewer days, same kinds of experiment
+SMALL_NMR_DAYS = (-1.0, 0.2, 1, 4, 14, 28, 40, 68)
+SMALL_TRANSPORT_DAYS = (0.1, 0.5, 1, 2, 3, 5, 7, 14, 30, 60)
 FIELD_T = PROTON_FREQUENCY_HZ / nucleus("1H").gamma_hz_t  # T
 
 _SEQUENCES = {
@@ -55,10 +61,18 @@ _SEQUENCES = {
         "solid_echo": "solid_echo",
     },
 }
-_BRUKER_EXPNO = {"h_fid": 10, "la_fid": 11, "h_satrec": 12, "h_hahn": 13, "h_solid_echo": 14}
+_BRUKER_EXPNO = {
+    "h_fid": 10,
+    "la_fid": 11,
+    "h_satrec": 12,
+    "h_hahn": 13,
+    "h_solid_echo": 14,
+    "cu_fid": 15,
+}
 _FILE_STEM = {
     "h_fid": "H1_fid",
     "la_fid": "La139_fid",
+    "cu_fid": "Cu63_fid",
     "h_satrec": "H1_satrec",
     "h_hahn": "H1_hahn_echo",
     "h_solid_echo": "H1_solid_echo",
@@ -66,28 +80,51 @@ _FILE_STEM = {
 
 ASSUMPTIONS = (
     "Times are UTC; days_since_synthesis = (acquired_at - synthesized_at) / 86400 s. The true "
-    "values of an NMR day are those at the day's first acquisition (a day's experiments span "
-    "under 30 min); an R(T) sweep sees the sample as it is at the sweep's start.",
-    "Every NMR trace is signal + white complex Gaussian noise of sigma 1 per channel before the "
-    "console's receiver scaling; snr_time_domain is the signal amplitude at t = 0 over that sigma.",
+    "values of an NMR session are those at its first acquisition (a session spans under an "
+    "hour); an R(T) sweep sees the sample as it is at the sweep's start. acquired_at of an "
+    "experiment is UTC; acquired_at_console_clock is what the console's clock read (the "
+    "Varian console N3 runs on local time UTC+8 and writes no zone).",
+    "Every NMR trace is signal + white complex Gaussian noise, passed through the console's "
+    "receiver chain, with noise sigma 1 per channel in the stored points before the console's "
+    "receiver scaling; snr_* values are component amplitudes at t = 0 (pulse end or echo top) "
+    "over that sigma.",
     "H/La is encoded in SNR_H / SNR_La by reciprocity with receptivity scaling: "
     "(gamma_H/gamma_La)^3 * I_H(I_H+1)/I_La(I_La+1) * NA_H/NA_La * sqrt(NS_H/NS_La) * "
     "sqrt(SW_La/SW_H) per unit H/La (physics.md section 3, p = 3): equal coil efficiency, noise "
     "temperature and resistance in both channels, fully relaxed (recycle delay >> T1), all 2I "
-    "139La transitions excited (cubic La site), receiver bandwidth = spectral width.",
+    "139La transitions excited (cubic La site), receiver bandwidth = spectral width. Each "
+    "cell's ratio uses its console's 1H SW (parameters.snr_ratio_per_h_over_la).",
+    "Hydrogen per La: h_over_la is the hydride's (LaH10-like phase; the LaH3 precursor's 3.0 "
+    "before heating); h2_h_per_la = h2_trapped_fraction * (h_over_la_0 - h_over_la) is the "
+    "hydrogen in molecular H2 in the chamber (the rest, h2_escaped_fraction, left it); "
+    "residue_h_per_la the precursor's broad line left after heating; h_over_la_total = "
+    "hydride + H2 + residue; h2_fraction = n(H2) / (n(H2) + n(hydride)).",
+    "Every 1H acquisition after synthesis holds the hydride (Lorentzian), H2 phase III (two "
+    "homonuclear Pake doublets at r_n and r_nn, weights h2_weights, Gaussian broadening "
+    "pake_broadening_hz each, exact powder average) and the residue (Gaussian, precursor "
+    "width, 5 ppm). T1(H2) = t1_h2_s; a Hahn echo does not refocus the H2 or residue dipolar "
+    "couplings (their signal at the echo top is their FID at 2 tau); a solid echo refocuses "
+    "them fully (hydride attenuated by exp(-2 tau_se / T2)).",
     "Shifts are true (DAC-shielding corrected) values in ppm: 1H vs TMS, 139La vs LaCl3(aq) at "
-    "Xi = 14.125641 % of the 1H frequency; a line appears at nu_ref (1 - sigma_DAC)(1 + delta).",
-    "sigma_DAC = 1 - nu_Cu,DAC / nu_Cu,ambient of the cell's 63Cu Lenz-lens line (campaign.toml).",
-    "Bruker traces carry the digital-filter group delay GRPDLY (points); Varian and TecMag traces "
-    "start at t = 0. Echo series start at the echo top (t = 0 of each trace is the echo maximum).",
-    "Relaxation series: saturation recovery M0 (1 - exp(-t/T1)) at the vdlist delays; Hahn echo "
-    "M0 exp(-2 tau / T2) with vdlist (Bruker), procpar 'tau' (Varian) or PSEQ table 'vdlist' "
-    "(TecMag) holding tau, the half echo time; delay_s in the truth is the full echo time 2 tau.",
-    "The solid echo holds the lattice 1H line and molecular H2: Pake doublets at 0.75 and 1.24 "
-    "Angstrom (spin fractions 0.6/0.4, 15 kHz Gaussian broadening); h2_fraction = H2 spins over "
-    "all 1H spins = trapped share of the hydrogen lost by the lattice.",
+    "Xi = 14.125641 % of the 1H frequency; a line appears at "
+    "nu_ref (1 - sigma_DAC)(1 + delta)(1 + field_drift_ppm 1e-6).",
+    "sigma_DAC = 1 - nu_Cu,DAC / nu_Cu,ambient of the cell's 63Cu Lenz-lens line; the ambient "
+    "metallic-Cu line (Knight shift 0.238 %) is in campaign.toml [copper_reference]; "
+    "sigma_DAC relaxes over days (dac_shielding per session) and every session has its 63Cu "
+    "FID (kind cu_reference).",
+    "Receivers: Bruker (N1, N2) a real DSP: oversampling ADC, Kaiser FIR low-pass at SW/2, "
+    "decimation; t = 0 at point GRPDLY, pre- and post-ringing around it, content outside "
+    "+-SW/2 removed. Varian (N3): 6-pole Butterworth analog filter (fb = SW/2), plain sampling "
+    "(out-of-band content aliases), first point rof2 + alfa after the pulse, pulse ring-down "
+    "in the first points. TecMag (N4): ideal sampling from t = 0. Echo series start at the "
+    "echo top (one-sided echoes).",
+    "Relaxation series: saturation recovery M0 (1 - exp(-t/T1)) at the listed delays; Hahn echo "
+    "M0 exp(-2 tau / T2). Echo lists: Bruker N1 vdlist holds the full echo time 2 tau; Bruker "
+    "N2 vdlist, Varian procpar 'tau' and TecMag PSEQ 'vdlist' hold tau. delay_s in the truth "
+    "is always the full echo time 2 tau, listed_delay_s what the file holds.",
     "Before synthesis (day -1) the cell holds the LaH3 precursor: H/La = 3, 139La at 2800 ppm, "
-    "8 kHz wide, 1H 50 kHz wide at 5 ppm (the NH3BH3 hydrogen source is not modelled).",
+    "8 kHz wide, 1H a Gaussian 40-55 kHz wide at 5 ppm (the NH3BH3 hydrogen source is not "
+    "modelled); no H2.",
     "Transport: R(T) = R_n(T) [r + (1 - r) / (1 + exp(-(T - T_mid)/w))], R_n linear; the "
     "onset (intersection of R_n(T) with the tangent at max dR/dT) follows Model B exactly "
     "(T_mid is placed below it accordingly); T90/T50/T10 are where R/R_n(T) = 0.9/0.5/0.1; all "
@@ -129,39 +166,53 @@ def _write_experiment(day_dir: Path, exp: Experiment, console: str) -> Path:
     raise HydrofwError(f"example campaign: unknown console {console!r}")
 
 
-def _nmr_cell(root: Path, cell: NmrCellTruth, rng: np.random.Generator) -> dict[str, Any]:
-    family = cell.console.split("-")[0]
-    group_delay = {
-        "bruker-topspin4": TOPSPIN4.group_delay_points,
-        "bruker-topspin3": TOPSPIN3.group_delay_points,
-    }.get(cell.console, 0.0)
+def _sequence_names(console: str) -> dict[str, str]:
+    spec = CONSOLES[console]
+    names = dict(_SEQUENCES[spec.family])
+    if spec.family == "bruker" and spec.echo_list == "full":
+        names["hahn"] = "hahnechovd2_dac"  # vdlist holds 2 tau: vd*0.5 around the pi pulse
+    return names
+
+
+def _console_clock(when: dt.datetime, offset_h: float) -> str:
+    """What a console clock at UTC + ``offset_h`` shows (ISO, no zone)."""
+    local = when.astimezone(dt.UTC) + dt.timedelta(hours=offset_h)
+    return local.replace(tzinfo=None).isoformat()
+
+
+def _nmr_cell(
+    root: Path, cell: NmrCellTruth, rng: np.random.Generator, days_list: tuple[float, ...]
+) -> dict[str, Any]:
+    spec = CONSOLES[cell.console]
+    settings = settings_for(spec)
     days: list[dict[str, Any]] = []
-    for day in NMR_DAYS:
+    for day in days_list:
         start = cell.synthesized_at + dt.timedelta(days=day, hours=float(rng.uniform(0.0, 3.0)))
         actual = _days(start, cell.synthesized_at)
         builder = DayBuilder(
-            cell,
-            actual,
-            start,
-            rng,
-            group_delay_points=group_delay,
-            sequence_names=_SEQUENCES[family],
+            cell, actual, start, rng, console=spec, sequence_names=_sequence_names(cell.console)
         )
-        folder = root / "raw" / cell.cell / f"{start:%Y%m%d}_{cell.cell}_{_day_label(day)}"
+        local = start + dt.timedelta(hours=spec.clock_utc_offset_h)
+        folder = root / "raw" / cell.cell / f"{local:%Y%m%d}_{cell.cell}_{_day_label(day)}"
         experiments = []
         for exp in builder.all(relaxation=day in RELAXATION_DAYS, pake=day in PAKE_DAYS):
             path = _write_experiment(folder, exp, cell.console)
+            acq = exp.acquisition
             experiments.append(
                 {
                     "path": path.relative_to(root).as_posix(),
                     "kind": exp.kind,
-                    "sequence": exp.acquisition.sequence,
-                    "acquired_at": exp.acquisition.acquired_at,
-                    "days_since_synthesis": _days(exp.acquisition.acquired_at, cell.synthesized_at),
-                    "group_delay_points": group_delay,
+                    "sequence": acq.sequence,
+                    "acquired_at": acq.acquired_at,
+                    "acquired_at_console_clock": _console_clock(
+                        acq.acquired_at, spec.clock_utc_offset_h
+                    ),
+                    "days_since_synthesis": _days(acq.acquired_at, cell.synthesized_at),
+                    "group_delay_points": acq.group_delay_points,
                     **exp.truth,
                 }
             )
+        shielding = cell.shielding(actual)
         days.append(
             {
                 "day_folder": folder.relative_to(root).as_posix(),
@@ -169,32 +220,57 @@ def _nmr_cell(root: Path, cell: NmrCellTruth, rng: np.random.Generator) -> dict[
                 "days_since_synthesis": actual,
                 "nominal_day": day,
                 "h_over_la": cell.h_over_la(actual),
+                "h_over_la_hydride": cell.h_over_la(actual),
+                "h_over_la_total": cell.h_over_la_total(actual),
+                "h2_h_per_la": cell.h2_h_per_la(actual),
+                "residue_h_per_la": cell.residue_h_per_la(actual),
+                "h2_fraction": cell.h2_fraction(actual),
+                "r_n_angstrom": cell.r_n_angstrom,
+                "r_nn_angstrom": cell.r_nn_angstrom,
+                "h2_weights": [cell.h2_weight_n, 1 - cell.h2_weight_n],
+                "pake_broadening_hz": [cell.pake_broadening_n_hz, cell.pake_broadening_nn_hz],
                 "la_shift_ppm": cell.la_shift_ppm(actual),
                 "la_fwhm_hz": cell.la_fwhm_hz(actual),
                 "h_shift_ppm": builder.h_shift_ppm,
                 "h_fwhm_hz": builder.h_fwhm_hz,
-                "h2_fraction": cell.h2_fraction(actual),
+                "dac_shielding": shielding,
+                "sigma_dac_ppm": shielding * 1e6,
+                "cu_dac_frequency_hz": cell.cu_dac_frequency_hz(actual),
                 "snr_h_time_domain": builder.snr_h,
+                "snr_h2_time_domain": builder.snr_h2,
+                "snr_residue_time_domain": builder.snr_residue,
                 "snr_la_time_domain": cell.la_snr,
                 "experiments": experiments,
             }
         )
+    h_set, la_set = settings["h_fid"], settings["la_fid"]
     params = _attrs_dict(cell)
     params.update(
         initial_rate_per_day=cell.initial_rate_per_day,
+        h2_escaped_fraction=1 - cell.h2_trapped_fraction,
         cu_ambient_frequency_hz=cell.cu_ambient_frequency_hz,
-        cu_dac_frequency_hz=cell.cu_dac_frequency_hz,
         t1_over_t2=cell.t1_s / cell.t2_s,
+        snr_ratio_per_h_over_la=snr_ratio_per_h_over_la(
+            h_set.n_scans, la_set.n_scans, h_set.spectral_width_hz, la_set.spectral_width_hz
+        ),
+        h_spectral_width_hz=spec.h_spectral_width_hz,
+        console_family=spec.family,
+        echo_list=spec.echo_list,
+        clock_utc_offset_h=spec.clock_utc_offset_h,
+        timezone=spec.timezone or "UTC",
+        receiver=spec.receiver.truth(spec.h_spectral_width_hz),
+        solid_echo_tau_s=SOLID_ECHO_TAU_S,
+        field_drift_ppm_sigma=FIELD_DRIFT_PPM,
     )
     return {"kind": "nmr", "parameters": params, "days": days}
 
 
 # ----------------------------------------------------------------------------- transport
 def _transport_cell(
-    root: Path, cell: TransportCellTruth, rng: np.random.Generator
+    root: Path, cell: TransportCellTruth, rng: np.random.Generator, days_list: tuple[float, ...]
 ) -> dict[str, Any]:
     days: list[dict[str, Any]] = []
-    for i, day in enumerate(TRANSPORT_DAYS):
+    for i, day in enumerate(days_list):
         start = cell.synthesized_at + dt.timedelta(days=day, hours=float(rng.uniform(0.0, 2.0)))
         sweeps = simulate_sweeps(cell, start, rng)
         folder = root / "raw" / cell.cell / f"{start:%Y-%m-%d}"
@@ -242,24 +318,32 @@ def _attrs_dict(obj: Any) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- entry point
-def write_example_campaign(directory: str | Path, seed: int = DEFAULT_SEED) -> Path:
+def write_example_campaign(
+    directory: str | Path, seed: int = DEFAULT_SEED, *, small: bool = False
+) -> Path:
     """Write the example campaign into ``directory`` and return the directory.
 
     Deterministic: the same ``seed`` writes the same bytes. ``directory`` must be new, empty, or
-    hold the example of the same seed (rewritten identically; a store or report beside it is
-    kept); anything else is refused, so no file of a user's is overwritten or mixed in.
+    hold the example of the same seed and variant (rewritten identically; a store or report
+    beside it is kept); anything else is refused, so no file of a user's is overwritten or mixed
+    in. ``small=True`` writes fewer sessions (for validation runs over many seeds).
     """
     root = Path(directory)
-    _check_target(root, seed)
+    variant = "small" if small else "full"
+    _check_target(root, seed, variant)
+    nmr_days = SMALL_NMR_DAYS if small else NMR_DAYS
+    transport_days = SMALL_TRANSPORT_DAYS if small else TRANSPORT_DAYS
     root.mkdir(parents=True, exist_ok=True)
     seeds = np.random.SeedSequence(seed).spawn(10)
     nmr = nmr_cells(np.random.default_rng(seeds[0]))
     transport = transport_cells(np.random.default_rng(seeds[1]))
     cells: dict[str, Any] = {}
     for i, cell in enumerate(nmr):
-        cells[cell.cell] = _nmr_cell(root, cell, np.random.default_rng(seeds[2 + i]))
+        cells[cell.cell] = _nmr_cell(root, cell, np.random.default_rng(seeds[2 + i]), nmr_days)
     for i, tcell in enumerate(transport):
-        cells[tcell.cell] = _transport_cell(root, tcell, np.random.default_rng(seeds[6 + i]))
+        cells[tcell.cell] = _transport_cell(
+            root, tcell, np.random.default_rng(seeds[6 + i]), transport_days
+        )
     pressure_dir = root / "pressure"
     pressure_dir.mkdir(exist_ok=True)
     for tcell in transport:
@@ -270,6 +354,7 @@ def write_example_campaign(directory: str | Path, seed: int = DEFAULT_SEED) -> P
         "format": "hydrofw example campaign ground truth",
         "version": GROUND_TRUTH_VERSION,
         "seed": seed,
+        "variant": variant,
         "field_t": FIELD_T,
         "proton_frequency_hz": PROTON_FREQUENCY_HZ,
         "snr_ratio_per_h_over_la": snr_ratio_per_h_over_la(
@@ -280,6 +365,11 @@ def write_example_campaign(directory: str | Path, seed: int = DEFAULT_SEED) -> P
             "tecmag_table": TNT_DELAY_TABLE,
             "bruker": "vdlist",
         },
+        "copper_reference": {
+            "nucleus": "63Cu",
+            "ambient_frequency_hz": cu_ambient_frequency_hz(),
+            "ambient_frequency_err_hz": CU_AMBIENT_ERR_HZ,
+        },
         "assumptions": list(ASSUMPTIONS),
         "cells": cells,
     }
@@ -289,7 +379,7 @@ def write_example_campaign(directory: str | Path, seed: int = DEFAULT_SEED) -> P
     return root
 
 
-def _check_target(root: Path, seed: int) -> None:
+def _check_target(root: Path, seed: int, variant: str) -> None:
     if not root.exists():
         return
     if not root.is_dir():
@@ -297,11 +387,16 @@ def _check_target(root: Path, seed: int) -> None:
     if not any(root.iterdir()):
         return
     try:
-        previous = json.loads((root / "ground_truth.json").read_text()).get("seed")
+        old = json.loads((root / "ground_truth.json").read_text())
+        previous, old_variant = old.get("seed"), old.get("variant", "full")
     except (OSError, ValueError, AttributeError):
-        previous = None
-    if previous != seed:
-        holds = "other files" if previous is None else f"the example of seed {previous}"
+        previous, old_variant = None, None
+    if previous != seed or old_variant != variant:
+        holds = (
+            "other files"
+            if previous is None
+            else f"the example of seed {previous} ({old_variant} variant)"
+        )
         raise HydrofwError(
             f"{root}: not empty (holds {holds}); write the example into a new or empty folder"
         )

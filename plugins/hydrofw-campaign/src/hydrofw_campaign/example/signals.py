@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.special import fresnel
 
 __all__ = [
     "lorentzian_fid",
     "gaussian_decay",
+    "gaussian_fid",
+    "pake_decay",
+    "gaussian_support_s",
     "pake_fid",
     "complex_noise",
     "apply_group_delay",
@@ -45,25 +49,60 @@ def dipolar_coupling_hz(distance_m: float, gamma_rad_s_t: float = _GAMMA_1H) -> 
     return _MU0_OVER_4PI * gamma_rad_s_t**2 * _HBAR / distance_m**3 / (2 * np.pi)
 
 
+def gaussian_fid(
+    t_s: np.ndarray, amplitude: float, offset_hz: float, fwhm_hz: float, phase_rad: float = 0.0
+) -> np.ndarray:
+    """A line of Gaussian shape (``fwhm_hz`` FWHM) at ``offset_hz``, amplitude at t = 0."""
+    return (
+        amplitude
+        * np.exp(1j * (2 * np.pi * offset_hz * t_s + phase_rad))
+        * gaussian_decay(t_s, fwhm_hz)
+    )
+
+
+def pake_decay(t_s: np.ndarray, distance_m: float) -> np.ndarray:
+    """Exact powder FID (real, 1 at t = 0) of isolated homonuclear spin-1/2 pairs.
+
+    The lines sit at ``+-(3/4) d (3u^2 - 1)`` with ``u = cos(theta)`` uniform on [0, 1]; the
+    powder average ``int_0^1 cos(a (3u^2 - 1)) du`` with ``a = 2 pi (3/4) d t`` is
+    ``Re[exp(-ia) sqrt(pi/(2b)) (C(z) + i S(z))]``, ``b = 3a``, ``z = sqrt(2b/pi)`` (Fresnel
+    integrals C, S), which tends to 1 at t = 0.
+    """
+    t = np.abs(np.asarray(t_s, dtype=float))
+    a = 2 * np.pi * 0.75 * dipolar_coupling_hz(distance_m) * t
+    b = 3 * a
+    out = np.ones_like(t)
+    nz = b > 1e-12
+    z = np.sqrt(2 * b[nz] / np.pi)
+    s_int, c_int = fresnel(z)
+    integral = np.sqrt(np.pi / (2 * b[nz])) * (c_int + 1j * s_int)
+    out[nz] = (np.exp(-1j * a[nz]) * integral).real
+    return out
+
+
+def gaussian_support_s(fwhm_hz: float, floor: float = 1e-12) -> float:
+    """Time (s) after which :func:`gaussian_decay` of ``fwhm_hz`` stays below ``floor``."""
+    return float(np.sqrt(-np.log(floor) * 4 * np.log(2)) / (np.pi * fwhm_hz))
+
+
 def pake_fid(
     t_s: np.ndarray,
     distances_m: Sequence[float],
     weights: Sequence[float],
-    broadening_hz: float,
-    n_orientations: int = 600,
+    broadening_hz: float | Sequence[float],
 ) -> np.ndarray:
     """Powder FID of isolated spin-1/2 pairs (Pake doublets), one per distance.
 
-    Each pair contributes lines at ``+-(3/4) d (3 cos^2 theta - 1)``, averaged over a uniform
-    grid in ``cos theta``; ``weights`` are the spin fractions (sum = amplitude at t = 0).
-    Gaussian broadening of ``broadening_hz`` FWHM. Real-valued (symmetric spectrum).
+    Each pair contributes lines at ``+-(3/4) d (3 cos^2 theta - 1)`` (exact powder average,
+    :func:`pake_decay`); ``weights`` are the amplitudes at t = 0 (spin counts). Gaussian
+    broadening of ``broadening_hz`` FWHM, one value or one per doublet. Real-valued
+    (symmetric spectrum, centred on the carrier: multiply by the offset's phase ramp).
     """
-    u = (np.arange(n_orientations) + 0.5) / n_orientations
-    total = np.zeros(t_s.shape, dtype=np.complex128)
-    for r, w in zip(distances_m, weights, strict=True):
-        split_hz = 0.75 * dipolar_coupling_hz(r) * (3 * u**2 - 1)
-        total += w * np.cos(2 * np.pi * np.outer(t_s, split_hz)).mean(axis=1)
-    return total * gaussian_decay(t_s, broadening_hz)
+    widths = np.broadcast_to(np.asarray(broadening_hz, dtype=float), (len(distances_m),))
+    total = np.zeros(np.shape(t_s), dtype=np.complex128)
+    for r, w, fwhm in zip(distances_m, weights, widths, strict=True):
+        total += w * pake_decay(t_s, r) * gaussian_decay(np.asarray(t_s), float(fwhm))
+    return total
 
 
 def complex_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:

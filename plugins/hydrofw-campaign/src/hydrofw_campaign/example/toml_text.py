@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from .truth import NmrCellTruth, TransportCellTruth
+from .consoles import CONSOLES
+from .truth import CU_AMBIENT_ERR_HZ, NmrCellTruth, TransportCellTruth, cu_ambient_frequency_hz
 
 __all__ = ["campaign_toml"]
 
@@ -21,6 +22,13 @@ description = \"\"\"
 Synthetic campaign written by `hydrofw example` from a seeded ground truth shaped like
 Zhou et al., arXiv:2408.13419: four NMR DACs (1H and 139La) and four transport DACs.
 The true values are in ground_truth.json beside this file.\"\"\"
+
+# The ambient metallic-Cu line, measured once outside any DAC in this magnet. Each NMR cell's
+# DAC shielding comes from its own daily 63Cu Lenz-lens FIDs against this line.
+[copper_reference]
+nucleus = "63Cu"
+ambient_frequency_hz = {cu_hz:.1f}
+ambient_frequency_err_hz = {cu_err_hz:.1f}
 
 # 0 ppm of each nucleus; cells override with their 63Cu Lenz-lens correction below.
 [references."1H"]
@@ -38,6 +46,11 @@ _RULES = """
 [experiments]
 use_defaults = true
 
+# The daily one-pulse FIDs of the cells' copper Lenz lenses: referencing, not samples.
+[[experiments.rules]]
+kind = "cu_reference"
+nucleus = "63Cu"
+
 [[experiments.rules]]
 kind = "T1_saturation_recovery"
 pulse_programs = ["satrec*"]
@@ -53,11 +66,6 @@ pulse_programs = ["solidecho*", "solid_echo*"]
 [[experiments.rules]]
 kind = "fid"
 pulse_programs = ["zg", "s2pul", "one_pulse"]
-
-# Processing parameters. The consoles' echo-delay lists (Bruker vdlist, Varian tau, TecMag
-# vdlist) hold tau, half the echo time; relaxation.build doubles them into delay_s = 2 tau.
-[pipeline.params."relaxation.build"]
-echo_delay = "tau"
 
 [quantification]
 method = "reciprocity"
@@ -108,14 +116,20 @@ def _nmr_cell(cell: NmrCellTruth) -> str:
             "pressure_err_gpa = 2.0",
             'method = "diamond Raman edge"',
         ]
+    spec = CONSOLES[cell.console]
+    lines += [
+        "",
+        "# console facts: clock of the console, what the Hahn-echo list holds",
+        "[cells.acquisition]",
+        f'timezone = "{spec.timezone or "UTC"}"',
+        f'echo_delay = "{spec.echo_list}"',
+    ]
     for nucleus in ("1H", "139La"):
         lines += [
             "",
             f'[cells.references."{nucleus}"]',
-            'kind = "internal_cu"',
+            'kind = "internal_cu"  # sigma_DAC per session from the cell\'s 63Cu FIDs',
             f'compound = "{"TMS" if nucleus == "1H" else "LaCl3 (aq)"}"',
-            f"cu_dac_frequency_hz = {cell.cu_dac_frequency_hz:.1f}",
-            f"cu_ambient_frequency_hz = {cell.cu_ambient_frequency_hz:.1f}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -147,7 +161,14 @@ def campaign_toml(
     proton_hz: float,
 ) -> str:
     """The campaign.toml of the example: header, cells, rules, quantification, kinetics."""
-    parts = [_HEADER.format(field_t=field_t, proton_hz=proton_hz)]
+    parts = [
+        _HEADER.format(
+            field_t=field_t,
+            proton_hz=proton_hz,
+            cu_hz=cu_ambient_frequency_hz(),
+            cu_err_hz=CU_AMBIENT_ERR_HZ,
+        )
+    ]
     parts += [_nmr_cell(c) for c in nmr]
     parts += [_transport_cell(c) for c in transport]
     parts.append(_RULES)

@@ -29,6 +29,8 @@ __all__ = [
     "TRANSPORT_DAYS",
     "PROTON_FREQUENCY_HZ",
     "LA_CARRIER_HZ",
+    "cu_ambient_frequency_hz",
+    "CU_AMBIENT_ERR_HZ",
 ]
 
 #: 1H frequency of TMS in the magnet (Hz); field = this / (gamma_1H / 2 pi)
@@ -44,9 +46,10 @@ PAKE_DAYS = (4, 14, 28, 54, 68)
 #: measurement days of the transport cells
 TRANSPORT_DAYS = (0.1, 0.5, 1, 2, 3, 5, 7, 10, 14, 21, 30, 45, 60, 75)
 
-#: true H-H distances of the H2 Pake signal (m) and their spin fractions
-H2_DISTANCES_M = (0.75e-10, 1.24e-10)
-H2_WEIGHTS = (0.6, 0.4)
+#: Knight shift of metallic 63Cu (fraction)
+CU_KNIGHT_SHIFT = 2380e-6
+#: error of the ambient metallic-Cu line given in campaign.toml (Hz)
+CU_AMBIENT_ERR_HZ = 20.0
 
 
 def model_b(t_days: np.ndarray | float, x0: float, x_inf: float, tau_days: float) -> np.ndarray:
@@ -79,7 +82,16 @@ def snr_ratio_per_h_over_la(
 
 @attrs.frozen
 class NmrCellTruth:
-    """True parameters of one NMR cell. Shifts in ppm (Hz/MHz), widths in Hz, times in s."""
+    """True parameters of one NMR cell. Shifts in ppm (Hz/MHz), widths in Hz, times in s.
+
+    Hydrogen bookkeeping (per La): the hydride holds ``x(t)`` (Model B); of the hydrogen it
+    lost, ``h2_trapped_fraction`` stays in the sample chamber as molecular H2 (phase III, two
+    Pake doublets at ``r_n_angstrom`` and ``r_nn_angstrom``), the rest escaped (into the
+    gasket/diamonds, not seen). A residue of the LaH3 precursor's broad 1H line
+    (``residue_h_per_la_0``, decaying with ``residue_tau_days``) may remain after heating.
+    The DAC shielding sigma_DAC relaxes from ``dac_shielding`` to ``dac_shielding_inf``
+    (pressure relaxation, ``shielding_tau_days``).
+    """
 
     cell: str
     console: str
@@ -104,14 +116,28 @@ class NmrCellTruth:
     la_snr: float
     phase_h_rad: float
     phase_la_rad: float
+    r_n_angstrom: float = 0.75
+    r_nn_angstrom: float = 1.24
+    h2_weight_n: float = 0.6
+    pake_broadening_n_hz: float = 12e3
+    pake_broadening_nn_hz: float = 9e3
+    h2_shift_ppm: float = 4.0
+    t1_h2_s: float = 4e-3
+    dac_shielding_inf: float | None = None
+    shielding_tau_days: float = 15.0
+    residue_h_per_la_0: float = 0.0
+    residue_tau_days: float = 3.0
+    cu_fwhm_hz: float = 8e3
+    cu_snr: float = 60.0
     precursor_h_over_la: float = 3.0
     precursor_la_shift_ppm: float = 2800.0
     precursor_la_fwhm_hz: float = 8000.0
     precursor_h_fwhm_hz: float = 50000.0
     precursor_h_shift_ppm: float = 5.0
+    precursor_t1_s: float = 5e-3
 
     def h_over_la(self, day: float) -> float:
-        """H/La at ``day`` (the precursor's 3.0 before synthesis)."""
+        """H/La of the hydride at ``day`` (the precursor's 3.0 before synthesis)."""
         if day < 0:
             return self.precursor_h_over_la
         return float(model_b(day, self.h_over_la_0, self.h_over_la_inf, self.tau_days))
@@ -127,13 +153,31 @@ class NmrCellTruth:
             return self.precursor_la_fwhm_hz
         return float(model_b(day, self.la_fwhm_0_hz, self.la_fwhm_inf_hz, self.la_tau_days))
 
-    def h2_fraction(self, day: float) -> float:
-        """Fraction of all 1H spins in molecular H2: the trapped share of the H lost so far."""
+    def h2_h_per_la(self, day: float) -> float:
+        """Hydrogen atoms in molecular H2 per La: the trapped share of the H lost so far."""
         if day < 0:
             return 0.0
-        x = self.h_over_la(day)
-        h2 = self.h2_trapped_fraction * (self.h_over_la_0 - x)
-        return h2 / (h2 + x)
+        return self.h2_trapped_fraction * (self.h_over_la_0 - self.h_over_la(day))
+
+    def residue_h_per_la(self, day: float) -> float:
+        """1H of the LaH3 precursor's broad line left after heating, per La."""
+        if day < 0:
+            return 0.0
+        return self.residue_h_per_la_0 * math.exp(-day / self.residue_tau_days)
+
+    def h2_fraction(self, day: float) -> float:
+        """n(H2) / (n(H2) + n(hydride)): molecular share of the hydride + H2 hydrogen."""
+        h2 = self.h2_h_per_la(day)
+        return h2 / (h2 + self.h_over_la(day))
+
+    def h_over_la_total(self, day: float) -> float:
+        """All 1H per La in the cell: hydride + H2 + precursor residue (3.0 before heating)."""
+        return self.h_over_la(day) + self.h2_h_per_la(day) + self.residue_h_per_la(day)
+
+    def shielding(self, day: float) -> float:
+        """sigma_DAC at ``day`` (fraction): relaxes as the pressure settles after heating."""
+        inf = self.dac_shielding if self.dac_shielding_inf is None else self.dac_shielding_inf
+        return float(model_b(max(day, 0.0), self.dac_shielding, inf, self.shielding_tau_days))
 
     @property
     def initial_rate_per_day(self) -> float:
@@ -142,11 +186,16 @@ class NmrCellTruth:
     @property
     def cu_ambient_frequency_hz(self) -> float:
         """63Cu of bulk metallic Cu (Knight shift 0.238 %) in this magnet."""
-        return nucleus("63Cu").xi_percent / 100 * PROTON_FREQUENCY_HZ * (1 + 2380e-6)
+        return cu_ambient_frequency_hz()
 
-    @property
-    def cu_dac_frequency_hz(self) -> float:
-        return self.cu_ambient_frequency_hz * (1 - self.dac_shielding)
+    def cu_dac_frequency_hz(self, day: float) -> float:
+        """The 63Cu Lenz-lens line inside the DAC at ``day`` (Hz)."""
+        return self.cu_ambient_frequency_hz * (1 - self.shielding(day))
+
+
+def cu_ambient_frequency_hz() -> float:
+    """63Cu of bulk metallic Cu outside any DAC (Knight shift 0.238 %) in this magnet (Hz)."""
+    return nucleus("63Cu").xi_percent / 100 * PROTON_FREQUENCY_HZ * (1 + CU_KNIGHT_SHIFT)
 
 
 @attrs.frozen

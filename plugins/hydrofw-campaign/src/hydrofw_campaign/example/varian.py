@@ -3,6 +3,9 @@
 
 Arrayed relaxation series store their delays in the array parameter named by ``array``
 (``d2`` for saturation recovery, ``tau`` for the Hahn-echo half time), as VnmrJ does.
+``date``/``time_run``/``time_complete`` are the console's local wall clock
+(``Acquisition.clock_utc_offset_h``); ``rof2 + alfa`` is the receiver dead time (the time of
+the first point after the pulse) and ``fb`` the analog filter bandwidth.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ __all__ = ["write_varian", "VARIAN_ARRAY_PARAMETER"]
 
 #: procpar parameter holding the delays of each arrayed sequence
 VARIAN_ARRAY_PARAMETER = {"satrec": "d2", "hahnecho": "tau"}
+#: alfa (us): the part of the receiver dead time after rof2
+VARIAN_ALFA_US = 1.0
 
 _TN = {"1H": "H1", "139La": "La139", "63Cu": "Cu63"}
 
@@ -43,7 +48,11 @@ def _param(name: str, values: list[str], *, string: bool, subtype: str | None = 
 
 
 def _procpar(acq: Acquisition) -> dict[str, dict]:
-    stamp = acq.acquired_at.astimezone(dt.UTC)
+    # the console's wall clock (its own time zone, written without one, as VnmrJ does)
+    stamp = acq.acquired_at.astimezone(dt.timezone(dt.timedelta(hours=acq.clock_utc_offset_h)))
+    dead_us = acq.dead_time_s * 1e6
+    rof2_us = max(dead_us - VARIAN_ALFA_US, 0.0) if dead_us else 2.0
+    alfa_us = VARIAN_ALFA_US if dead_us else 1.0
     reals = {
         "sfrq": acq.observe_frequency_hz / 1e6,
         "sw": acq.spectral_width_hz,
@@ -53,8 +62,9 @@ def _procpar(acq: Acquisition) -> dict[str, dict]:
         "d1": acq.recycle_delay_s,
         "pw": acq.pulse_length_s * 1e6,
         "pw90": acq.pulse_length_s * 1e6,
-        "rof2": 2.0,
-        "alfa": 1.0,
+        "rof2": round(rof2_us, 3),
+        "alfa": round(alfa_us, 3),
+        "fb": acq.filter_bandwidth_hz or acq.spectral_width_hz / 2,
         "gain": acq.receiver_gain,
         "temp": acq.temperature_k - 273.15,
         "arraydim": acq.n_increments,
@@ -71,7 +81,9 @@ def _procpar(acq: Acquisition) -> dict[str, dict]:
         "dp": "y",
         "date": stamp.strftime("%b %d %Y"),
         "time_run": stamp.strftime("%Y%m%dT%H%M%S"),
-        "time_complete": stamp.strftime("%Y%m%dT%H%M%S"),
+        "time_complete": (stamp + dt.timedelta(seconds=acq.duration_s)).strftime(
+            "%Y%m%dT%H%M%S"
+        ),
         "operator_": "dacnmr",
         "comment": acq.title,
         "array": "",
