@@ -29,12 +29,14 @@ def _parse_option(text: str) -> tuple[str, Any]:
 def _cmd_plugins(args: argparse.Namespace) -> int:
     from .registry import get_registry
 
-    plugins = get_registry().describe()
+    registry = get_registry()
+    registry.probe()  # a plugin whose per-record hook fails is named here, not only at read time
+    plugins = registry.describe()
     if args.json:
         print(json.dumps(plugins, indent=2))
         return EXIT_OK
     for p in plugins:
-        status = "ok" if p["status"] == "ok" else f"BROKEN: {p['error']}"
+        status = "ok" if p["status"] == "ok" else f"{p['status'].upper()}: {p['error']}"
         print(f"{p['name']} {p['version'] or '?'} ({p['distribution'] or '-'}) [{status}]")
         for kind in ("readers", "processors", "exporters"):
             if p[kind]:
@@ -62,17 +64,96 @@ def _cmd_run(args: argparse.Namespace) -> int:
     summary = run(args.campaign, store=args.store, report=args.report, executor=args.executor)
     for path, why in summary["failed"]:
         print(f"hydrofw: failed: {path}: {why}", file=sys.stderr)
+    for failure in summary.get("plugin_failures", []):
+        print(
+            f"hydrofw: plugin {failure['plugin']!r} {failure['status']} and skipped: "
+            f"{' '.join(failure['error'].split())}",
+            file=sys.stderr,
+        )
+    if _verbosity(args) >= 0:
+        for note in summary.get("notes", []):
+            print(f"hydrofw: note: {note}", file=sys.stderr)
+    if _verbosity(args) > 0:
+        for path, why in summary["skipped"]:
+            print(f"hydrofw: skipped: {path}: {why}", file=sys.stderr)
+        for path, program in summary.get("unanalysed", []):
+            print(f"hydrofw: not analysed: {path}: pulse program {program}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
-    else:
+        if summary.get("plugin_failures"):
+            return EXIT_DATA
+        return EXIT_DATA if summary["failed"] and args.strict else EXIT_OK
+    if _verbosity(args) >= 0:
         added = ", ".join(f"{k}: {v}" for k, v in sorted(summary["rows_added"].items())) or "none"
         print(f"datasets: {summary['datasets']}  rows added: {added}")
-        print(f"skipped: {len(summary['skipped'])}  failed: {len(summary['failed'])}")
-        for key in ("results", "report_files"):
+        for key in ("results", "report_files") if _verbosity(args) > 0 else ("results",):
             if key in summary:
                 print(f"{key}: {summary[key]}")
         print(f"store: {summary['store']}  report: {summary['report']}")
+    print(summary_line(summary))
+    if summary.get("plugin_failures"):
+        return EXIT_DATA
     return EXIT_DATA if summary["failed"] and args.strict else EXIT_OK
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    """One line naming every skipped and failed file and every ingested experiment that no
+    analysis rule took (with its pulse program)."""
+
+    def names(items: Any) -> str:
+        return ", ".join(Path(str(p)).name for p, _ in items) or "none"
+
+    unanalysed = summary.get("unanalysed", [])
+    other = ", ".join(f"{Path(str(p)).name} ({prog})" for p, prog in unanalysed) or "none"
+    return (
+        f"hydrofw: {summary.get('datasets', 0)} datasets; failed: {names(summary['failed'])}; "
+        f"skipped: {names(summary['skipped'])}; not analysed: {other}"
+    )
+
+
+def _verbosity(args: argparse.Namespace) -> int:
+    """-1 with -q, 0 by default, the number of -v otherwise."""
+    return -1 if getattr(args, "quiet", False) else int(getattr(args, "verbose", 0) or 0)
+
+
+def _campaign_of(store: Any, given: str | None) -> Path:
+    """The campaign folder of a store: given, or the one recorded in its ``campaign`` table or
+    latest run, or the store's parent folder when that holds a campaign.toml."""
+    if given:
+        return Path(given)
+    candidates: list[str] = []
+    if "campaign" in store.tables():
+        candidates += [r for r in store.table("campaign").column("root").to_pylist() if r]
+    latest = getattr(store, "latest_run", None)
+    if latest is not None and latest() is not None:
+        record = store.run_record(latest())
+        if record.get("campaign_dir"):
+            candidates.append(record["campaign_dir"])
+    candidates.append(str(Path(store.root).resolve().parent))
+    for c in candidates:
+        if (Path(c) / "campaign.toml").is_file():
+            return Path(c)
+    raise HydrofwError(
+        f"{store.root}: cannot find the campaign folder (campaign.toml) of this store; "
+        "name it with --campaign"
+    )
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .registry import get_registry
+    from .store import open_store
+
+    store = open_store(args.store, create=False)
+    campaign = _campaign_of(store, args.campaign)
+    report_dir = Path(args.report) if args.report else campaign / "report"
+    files = get_registry().pm.hook.hydrofw_campaign_report(
+        store=store, campaign_dir=campaign, report_dir=report_dir
+    )
+    if files is None:
+        raise HydrofwError("no installed plugin writes campaign reports (hydrofw-campaign)")
+    if _verbosity(args) >= 0:
+        print(f"report: {report_dir / 'index.html'} ({len(files)} files)")
+    return EXIT_OK
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -81,23 +162,56 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .store import open_store
 
     store = open_store(args.store, create=False)
-    table = store.table(args.table)
+    table = store.table(args.table, run=args.run)
     exporter = args.exporter or exporter_for_path(args.to) or "parquet"
     export(exporter, table, args.to)
     print(f"{args.table}: {table.num_rows} rows -> {args.to}", file=sys.stderr)
     return EXIT_OK
 
 
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from .store import open_store
+
+    runs = open_store(args.store, create=False).runs()
+    if args.json:
+        print(json.dumps(runs, indent=2, default=str))
+        return EXIT_OK
+    for r in runs:
+        tables = ", ".join(f"{k}: {v}" for k, v in r.get("tables", {}).items()) or "-"
+        digest = (r.get("campaign_toml_sha256") or "-")[:12]
+        mark = "*" if r["latest"] else " "
+        print(f"{mark} {r['run_id']}  {r['status']:<9}  campaign.toml {digest}  {tables}")
+    return EXIT_OK
+
+
 def _cmd_example(args: argparse.Namespace) -> int:
     from .registry import get_registry
 
-    where = get_registry().pm.hook.hydrofw_example_campaign(
-        directory=Path(args.directory), seed=args.seed
+    found = get_registry().call_hook(
+        "hydrofw_example_campaign",
+        firstresult=True,
+        reraise=(HydrofwError,),
+        directory=Path(args.directory),
+        seed=args.seed,
     )
+    where = found[0] if found else None
     if where is None:
         raise HydrofwError("no installed plugin provides the example campaign (hydrofw-campaign)")
     print(f"example campaign written to {where}")
     return EXIT_OK
+
+
+def _add_verbosity(parser: argparse.ArgumentParser, default: Any) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=default or False,
+        help="no progress bars or notes; errors and the one-line summary only",
+    )
+    group.add_argument(
+        "-v", "--verbose", action="count", default=default or 0,
+        help="progress bars even when not on a terminal; every skipped file and unanalysed "
+        "experiment; -vv: debug log",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,13 +219,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hydrofw", description="High-pressure hydride NMR and transport data to Arrow tables."
     )
     parser.add_argument("--version", action="version", version=f"hydrofw {__version__}")
+    _add_verbosity(parser, None)
+    v = argparse.ArgumentParser(add_help=False)  # -q/-v also after the subcommand
+    _add_verbosity(v, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("plugins", help="list plugins and what they provide")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_plugins)
 
-    p = sub.add_parser("read", help="read one raw dataset into a table file")
+    p = sub.add_parser("read", help="read one raw dataset into a table file", parents=[v])
     p.add_argument("path", help="file, experiment folder or zip")
     p.add_argument("--format", help="reader name (default: sniffed)")
     p.add_argument("--to", required=True, help="output file (.parquet, .arrow)")
@@ -121,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_read)
 
-    p = sub.add_parser("run", help="the main job: ingest, process, export, report")
+    p = sub.add_parser("run", help="the main job: ingest, process, export, report", parents=[v])
     p.add_argument("campaign", help="campaign folder (with campaign.toml and raw/)")
     p.add_argument("--store", help="store folder (default: CAMPAIGN/store)")
     p.add_argument("--report", help="report folder (default: CAMPAIGN/report)")
@@ -130,12 +247,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit 1 when any dataset failed")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("export", help="export a stored table")
+    p = sub.add_parser("export", help="export a stored table", parents=[v])
     p.add_argument("store", help="store folder")
     p.add_argument("--table", required=True, help="table name (spectrum, tc, kinetics, ...)")
     p.add_argument("--to", required=True, help="output file (.parquet, .arrow, .csv)")
     p.add_argument("--exporter", help="exporter name (default: from the extension)")
+    p.add_argument("--run", help="run id (default: the latest run; see `hydrofw runs`)")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("runs", help="list the recorded runs of a store (* = the default view)")
+    p.add_argument("store", help="store folder")
+    p.add_argument("--json", action="store_true", help="the full run records as JSON")
+    p.set_defaults(func=_cmd_runs)
+
+    p = sub.add_parser(
+        "report", help="rebuild a campaign's report from its store (no re-analysis)", parents=[v]
+    )
+    p.add_argument("store", help="store folder")
+    p.add_argument("--campaign", help="campaign folder (default: recorded in the store)")
+    p.add_argument("--report", help="report folder (default: CAMPAIGN/report)")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("example", help="write the bundled example campaign")
     p.add_argument("directory", help="where to write it")
@@ -144,9 +275,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _apply_verbosity(level: int) -> None:
+    """Progress bars off with -q, forced on with -v; the ``hydrofw`` logger's level."""
+    import logging
+
+    from .progress import set_progress
+
+    set_progress(False if level < 0 else (True if level > 0 else None))
+    logger = logging.getLogger("hydrofw")
+    logger.setLevel(logging.ERROR if level < 0 else logging.DEBUG if level > 1 else logging.INFO
+                    if level > 0 else logging.WARNING)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("hydrofw: %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _apply_verbosity(_verbosity(args))
     try:
         return int(args.func(args))
     except HydrofwError as exc:

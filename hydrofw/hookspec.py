@@ -56,8 +56,21 @@ class HydrofwSpec:
         """Write the bundled example campaign into ``directory``; return its path."""
 
     @hookspec
+    def hydrofw_campaign_validate(self, campaign_dir: Path) -> list[str] | None:
+        """Called by ``hydrofw run`` before any raw file is read: check the campaign's
+        description and parameters (raise :class:`hydrofw.errors.CampaignError`); return notes
+        for the summary (e.g. that there is no description and only ingest will run)."""
+
+    @hookspec
     def hydrofw_campaign_ingested(
         self, store: Any, campaign_dir: Path, report_dir: Path, summary: dict[str, Any]
     ) -> None:
         """Called by ``hydrofw run`` after raw files are ingested into ``store``: campaign
         plugins process, fit and report here. ``summary`` collects counts for the CLI."""
+
+    @hookspec(firstresult=True)
+    def hydrofw_campaign_report(
+        self, store: Any, campaign_dir: Path, report_dir: Path
+    ) -> list[Path] | None:
+        """Called by ``hydrofw report``: rebuild the campaign's report from ``store`` alone (no
+        re-analysis); return the files written, or None when the plugin cannot."""

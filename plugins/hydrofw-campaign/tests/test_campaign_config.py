@@ -179,7 +179,10 @@ window_end_days = 70
         text.replace("[quantification.calibration]\nh_over_la = 3.0\n", "")
     )
     assert "window_end_days" in _error(text.replace("window_end_days = 70", "window_end_days = -1"))
-    assert "at least one" in _error(text.replace('folders = ["*/ir_*"]\n', ""))
+    assert "at least one" in _error(text.replace('nucleus = "1H"\nfolders = ["*/ir_*"]\n', ""))
+    # a nucleus alone is a criterion (the 63Cu Lenz-lens FIDs)
+    only = parse_campaign(text.replace('folders = ["*/ir_*"]\n', ""))
+    assert only.classify(pulse_program="x", nucleus="1H") == "T1_inversion_recovery"
 
 
 def test_default_rules_cover_the_consoles() -> None:

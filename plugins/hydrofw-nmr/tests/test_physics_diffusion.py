@@ -165,19 +165,47 @@ def test_bad_parameters() -> None:
             closest_distance_angstrom=1.0,
             prefactor="pi",
         )
-    la = to_table(
+
+
+@pytest.mark.parametrize("nucleus", ["139La", "87Rb"])
+def test_spin_above_half_is_a_flagged_row_not_an_error(nucleus) -> None:
+    """A quadrupolar T1 in the batch gets an empty, flagged row; the 1H row is computed."""
+    fits = to_table(
         [
             RelaxationFit(
-                relaxation_id="r",
-                model="saturation_recovery",
-                nucleus="139La",
-                t1_s=1e-3,
-                t1_s_err=1e-4,
-            )
+                relaxation_id="la", model="saturation_recovery", nucleus=nucleus,
+                t1_s=1e-3, t1_s_err=1e-4,
+            ),
+            RelaxationFit(
+                relaxation_id="h", model="saturation_recovery", nucleus="1H",
+                t1_s=1.5e-3, t1_s_err=1.5e-4,
+            ),
         ]
     )
-    with pytest.raises(ParameterError, match="I = 1/2"):
-        hydrofw.process("nmr.diffusion", la, number_density_cm3=3e23, closest_distance_angstrom=1.0)
+    out = hydrofw.process(
+        "nmr.diffusion", fits, number_density_cm3=3e23, closest_distance_angstrom=1.0
+    ).to_pylist()
+    quad, proton = out
+    assert quad["nucleus"] == nucleus and quad["flags"] == ["nucleus_not_spin_half"]
+    assert quad["d_cm2_s"] is None and quad["d_hbar_cm2_s"] is None
+    assert "I = 1/2" in quad["method"]
+    assert proton["d_cm2_s"] == pytest.approx(2.42e-8, rel=3e-3)
+
+
+def test_both_conventions_in_every_row() -> None:
+    """physics.md section 1: 2.42e-8 (hbar) and 9.54e-7 cm^2/s (Planck h) from one call."""
+    for convention in ("hbar", "seed_planck_h"):
+        (row,) = hydrofw.process(
+            "nmr.diffusion", _fit_table(), number_density_cm3=3e23,
+            closest_distance_angstrom=1.0, convention=convention,
+        ).to_pylist()
+        assert row["d_hbar_cm2_s"] == pytest.approx(2.42e-8, rel=3e-3)
+        assert row["d_planck_h_cm2_s"] == pytest.approx(9.54e-7, rel=3e-3)
+        assert row["d_planck_h_cm2_s"] / row["d_hbar_cm2_s"] == pytest.approx(4 * math.pi**2)
+        assert row["d_hbar_cm2_s_err"] / row["d_hbar_cm2_s"] == pytest.approx(0.1)
+        assert row["d_planck_h_cm2_s_err"] / row["d_planck_h_cm2_s"] == pytest.approx(0.1)
+        selected = row["d_hbar_cm2_s"] if convention == "hbar" else row["d_planck_h_cm2_s"]
+        assert row["d_cm2_s"] == pytest.approx(selected)
 
 
 def test_rows_without_t1_are_skipped() -> None:

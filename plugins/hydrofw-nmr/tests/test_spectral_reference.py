@@ -111,3 +111,60 @@ def test_external_reference_line_and_bad_parameters() -> None:
         hydrofw.process("nmr.reference", spec)
     with pytest.raises(hydrofw.errors.HydrofwError, match="copper"):
         hydrofw.process("nmr.reference", spec, proton_tms_frequency_hz=PROTON_HZ, copper_dac_hz=1e8)
+
+
+def test_copper_line_error_reaches_the_shift_error() -> None:
+    """sigma_DAC error (DAC line + ambient line) enters reference_frequency_hz_err and, through
+    it, peak_ppm_err: d(delta)/d(nu_Cu,DAC) ~ 1/nu_Cu per Hz, i.e. 20 Hz ~ 0.19 ppm at 105 MHz."""
+    sw = 20e3
+    spec = hydrofw.process(
+        "nmr.fid_to_spectrum",
+        table([fid(4096, sw, [(1.0, 1000.0, 50.0)], noise=1e-4)], sw, observe_hz=PROTON_HZ),
+        zero_fill=8192,
+    )
+    common = dict(
+        proton_tms_frequency_hz=PROTON_HZ, copper_dac_hz=104.9825e6, copper_ambient_hz=104.9930e6
+    )
+    exact = hydrofw.process("nmr.reference", spec, **common)
+    noisy = hydrofw.process(
+        "nmr.reference", spec, copper_dac_hz_err=20.0, copper_ambient_hz_err=15.0, **common
+    )
+    sigma_err_ppm = np.hypot(20.0 / 104.9930e6, 104.9825e6 * 15.0 / 104.9930e6**2) * 1e6
+    row = noisy.to_pylist()[0]
+    assert row["dac_shielding_ppm_err"] == pytest.approx(sigma_err_ppm, rel=1e-6)
+    a = hydrofw.process("nmr.lineshape", exact).to_pylist()[0]
+    b = hydrofw.process("nmr.lineshape", noisy).to_pylist()[0]
+    assert a["peak_ppm"] == pytest.approx(b["peak_ppm"])
+    assert b["peak_ppm_err"] ** 2 == pytest.approx(
+        a["peak_ppm_err"] ** 2 + sigma_err_ppm**2, rel=0.01
+    )
+
+
+def test_implausible_shift_is_flagged_and_warned() -> None:
+    """A 500 MHz 1H spectrum referenced with the 1H frequency of 9.4 T sits at ~+249,000 ppm."""
+    from hydrofw_nmr.spectral.referencing import ImplausibleShiftWarning, plausible_shift_ppm
+
+    sw = 20e3
+    proton_9p4_hz = nucleus("1H").larmor_frequency_hz(9.4)
+    spec = hydrofw.process(
+        "nmr.fid_to_spectrum",
+        table([fid(2048, sw, [(1.0, 500.0, 50.0)])], sw, observe_hz=500.13e6),
+        zero_fill=4096,
+    )
+    with pytest.warns(ImplausibleShiftWarning, match="1H"):
+        ref = hydrofw.process("nmr.reference", spec, proton_tms_frequency_hz=proton_9p4_hz)
+    assert ref.column("flags").to_pylist()[0] == ["shift_implausible"]
+    shift = hydrofw.process("nmr.lineshape", ref).to_pylist()[0]["peak_ppm"]
+    assert shift == pytest.approx((500.13e6 + 500.0 - proton_9p4_hz) / proton_9p4_hz * 1e6)
+    assert abs(shift) > 2e5 > plausible_shift_ppm("1H")
+    # the same spectrum referenced in its own magnet is plausible and unflagged; a repeated
+    # referencing removes the stale flag
+    again = hydrofw.process("nmr.reference", ref, proton_tms_frequency_hz=500.13e6)
+    assert again.column("flags").to_pylist()[0] == []
+    # 139La at +2850 ppm (LaH3-like Knight shift) is plausible
+    la = hydrofw.process(
+        "nmr.fid_to_spectrum",
+        table([fid(2048, sw, [(1.0, 0.0, 500.0)])], sw, observe_hz=LA_CARRIER_HZ, nucleus="139La"),
+    )
+    la_ref = hydrofw.process("nmr.reference", la, proton_tms_frequency_hz=PROTON_HZ)
+    assert la_ref.column("flags").to_pylist()[0] == []

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import fnmatch
 import io
 import math
+import re
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -33,6 +36,9 @@ __all__ = [
     "FORMAT_VERSION",
     "CampaignConfig",
     "CellConfig",
+    "AcquisitionConfig",
+    "CopperReference",
+    "STEP_PROCESSORS",
     "PressureCheck",
     "ReferenceConfig",
     "ExperimentRule",
@@ -61,6 +67,16 @@ EXPERIMENT_KINDS = (
     "cu_reference",
 )
 REFERENCE_KINDS = ("xi", "external", "internal_cu")
+COPPER_NUCLEI = ("63Cu", "65Cu")
+ECHO_DELAYS = ("tau", "full")
+
+#: Parameter tables of ``[pipeline.params]`` that are not processor names: the processor whose
+#: parameter class they use (``solid_echo``: FID -> spectrum of the solid echoes;
+#: ``cu_reference``: FID -> spectrum of the 63Cu/65Cu Lenz-lens FIDs).
+STEP_PROCESSORS: dict[str, str] = {
+    "solid_echo": "nmr.fid_to_spectrum",
+    "cu_reference": "nmr.fid_to_spectrum",
+}
 LA_DETECTION = ("all_transitions", "central_transition_hard", "central_transition_selective")
 
 
@@ -92,6 +108,14 @@ class ReferenceConfig:
     frequency_hz: float | None = None
     cu_dac_frequency_hz: float | None = None
     cu_ambient_frequency_hz: float | None = None
+    cu_dac_frequency_err_hz: float = 0.0
+    cu_ambient_frequency_err_hz: float = 0.0
+
+    @property
+    def measured_cu(self) -> bool:
+        """``internal_cu`` without ``cu_dac_frequency_hz``: the shielding is measured per
+        session from the cell's 63Cu/65Cu FIDs."""
+        return self.kind == "internal_cu" and self.cu_dac_frequency_hz is None
 
     @property
     def shielding(self) -> float:
@@ -116,6 +140,78 @@ class ReferenceConfig:
         return base * (1.0 - self.shielding)
 
 
+def parse_timezone(text: str) -> dt.tzinfo:
+    """``"+08:00"``/``"-05:30"``/``"Z"``/``"UTC"`` or an IANA name (``"Asia/Shanghai"``)."""
+    if text in ("Z", "UTC", "utc"):
+        return dt.UTC
+    m = re.fullmatch(r"(?:UTC)?([+-])(\d{1,2}):?(\d{2})?", text)
+    if m:
+        sign = 1 if m.group(1) == "+" else -1
+        hours, minutes = int(m.group(2)), int(m.group(3) or 0)
+        if hours > 14 or minutes > 59:
+            raise ValueError(f"UTC offset {text!r} out of range")
+        return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+    try:
+        return zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"{text!r} is neither a UTC offset (+08:00) nor a known IANA time zone ({exc})"
+        ) from None
+
+
+@attrs.frozen
+class AcquisitionConfig:
+    """Console facts of a cell (``[cells.acquisition]``).
+
+    ``timezone``: zone of the console clock (IANA name or UTC offset), applied to timestamps the
+    readers flag ``acquired_at_local_time`` (a wall clock read as UTC); None: they are taken as
+    UTC. ``echo_delay``: ``"tau"`` (echo delay lists hold tau, doubled to 2 tau) or ``"full"``
+    (they hold 2 tau); None: by format (Varian ``tau`` arrays hold tau, Bruker vdlists and
+    TecMag tables are used as written). ``nucleus``: for headers that name none.
+    """
+
+    timezone: str | None = None
+    echo_delay: str | None = None
+    nucleus: str | None = None
+
+    @property
+    def tzinfo(self) -> dt.tzinfo | None:
+        return None if self.timezone is None else parse_timezone(self.timezone)
+
+
+@attrs.frozen
+class CopperReference:
+    """The ambient metallic-Cu line (``[copper_reference]``), measured once outside any DAC at
+    the campaign's field: ``ambient_frequency_hz`` (with error), or ``knight_shift_ppm`` (with
+    error) of metallic Cu against the Xi reference ([Cu(CH3CN)4]ClO4), giving
+    ``Xi/100 * proton_frequency_hz * (1 + K)``."""
+
+    nucleus: str = "63Cu"
+    ambient_frequency_hz: float | None = None
+    ambient_frequency_err_hz: float = 0.0
+    knight_shift_ppm: float | None = None
+    knight_shift_err_ppm: float = 0.0
+
+    def ambient_hz(self, nucleus: str, proton_frequency_hz: float | None) -> tuple[float, float]:
+        """(frequency, error) in Hz of metallic Cu at ambient for isotope ``nucleus`` (the other
+        isotope scales by the ratio of the Xi values: the Knight shift is the same)."""
+        if self.ambient_frequency_hz is not None:
+            hz, err = self.ambient_frequency_hz, self.ambient_frequency_err_hz
+        else:
+            if proton_frequency_hz is None:
+                raise CampaignError(
+                    "[copper_reference] knight_shift_ppm needs the campaign's proton_frequency_hz"
+                )
+            base = reference_frequency_hz(self.nucleus, proton_frequency_hz)
+            assert self.knight_shift_ppm is not None
+            hz = base * (1.0 + self.knight_shift_ppm * 1e-6)
+            err = base * self.knight_shift_err_ppm * 1e-6
+        if nucleus != self.nucleus:
+            ratio = nuclear_data(nucleus).xi_percent / nuclear_data(self.nucleus).xi_percent
+            hz, err = hz * ratio, err * ratio
+        return hz, err
+
+
 @attrs.frozen
 class CellConfig:
     """A cell of the campaign: the ``cell`` record plus where its data live and its checks."""
@@ -126,6 +222,10 @@ class CellConfig:
     laser_heating_s: float | None = None
     pressure_checks: tuple[PressureCheck, ...] = ()
     references: Mapping[str, ReferenceConfig] = attrs.field(factory=dict)
+    acquisition: AcquisitionConfig = attrs.field(factory=AcquisitionConfig)
+    #: ``[cells.pipeline.params."<step>"]``: per-cell parameters, over the campaign's
+    params: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    locations: Mapping[str, str] = attrs.field(factory=dict, eq=False, repr=False)
 
     @property
     def id(self) -> str:
@@ -170,6 +270,9 @@ class ExperimentRule:
 #: Rules used when campaign.toml gives none (first match wins). Bruker, Varian and TecMag
 #: sequence names as commonly spelled.
 DEFAULT_RULES: tuple[ExperimentRule, ...] = (
+    # the Lenz-lens line: any 63Cu/65Cu experiment (the lens is the only copper in a cell)
+    ExperimentRule("cu_reference", nucleus="63Cu"),
+    ExperimentRule("cu_reference", nucleus="65Cu"),
     ExperimentRule(
         "T1_saturation_recovery", pulse_programs=("satrec*", "*satrec*", "t1sr*", "relax")
     ),
@@ -245,6 +348,7 @@ class CampaignConfig:
     pipeline: PipelineConfig
     quantification: QuantificationConfig
     kinetics: KineticsConfig
+    copper: CopperReference | None = None
 
     @property
     def raw_dir(self) -> Path:
@@ -336,6 +440,9 @@ def parse_campaign(text: str, path: str | Path = "campaign.toml") -> CampaignCon
     _unique(top, "cells", [c.id for c in cells])
     refs_table = top.table("references")
     references = _references(refs_table) if refs_table is not None else {}
+    copper_table = top.table("copper_reference")
+    copper = _copper(copper_table) if copper_table is not None else None
+    _check_measured_cu(top, cell_tables, cells, references, copper)
     config = CampaignConfig(
         root=path.parent,
         version=version,
@@ -346,9 +453,54 @@ def parse_campaign(text: str, path: str | Path = "campaign.toml") -> CampaignCon
         pipeline=_pipeline(top.table("pipeline")),
         quantification=_quantification(top.table("quantification")),
         kinetics=_kinetics(top.table("kinetics")),
+        copper=copper,
     )
     top.finish()
     return config
+
+
+def _copper(t: TomlTable) -> CopperReference:
+    nucleus = t.get("nucleus", str, "63Cu", one_of(*COPPER_NUCLEI))
+    freq = t.get("ambient_frequency_hz", float, None, positive)
+    knight = t.get("knight_shift_ppm", float, None)
+    non_negative = lambda v: None if math.isfinite(v) and v >= 0 else "must not be negative"  # noqa: E731
+    ref = CopperReference(
+        nucleus=nucleus,
+        ambient_frequency_hz=freq,
+        ambient_frequency_err_hz=t.get("ambient_frequency_err_hz", float, 0.0, non_negative),
+        knight_shift_ppm=knight,
+        knight_shift_err_ppm=t.get("knight_shift_err_ppm", float, 0.0, non_negative),
+    )
+    if (freq is None) == (knight is None):
+        t.fail(None, "give ambient_frequency_hz or knight_shift_ppm (exactly one)")
+    if knight is not None and not abs(knight) < 1e4:
+        t.fail("knight_shift_ppm", f"{knight} ppm is not a metallic-Cu Knight shift (~2380)")
+    t.finish()
+    return ref
+
+
+def _check_measured_cu(
+    top: TomlTable,
+    tables: list[TomlTable],
+    cells: tuple[CellConfig, ...],
+    campaign_refs: Mapping[str, ReferenceConfig],
+    copper: CopperReference | None,
+) -> None:
+    """An ``internal_cu`` reference without ``cu_dac_frequency_hz`` is measured from the data
+    and needs the ambient line: [copper_reference] or its own cu_ambient_frequency_hz."""
+    if copper is not None:
+        return
+    for t, cell in zip(tables, cells, strict=True):
+        refs = {**campaign_refs, **cell.references}
+        for nucleus, ref in refs.items():
+            if ref.measured_cu and ref.cu_ambient_frequency_hz is None:
+                where = t if nucleus in cell.references else top
+                where.fail(
+                    "references",
+                    f"{nucleus}: internal_cu without cu_dac_frequency_hz is measured from the "
+                    "cell's 63Cu FIDs and needs the ambient Cu line: add [copper_reference] "
+                    "(ambient_frequency_hz or knight_shift_ppm) or cu_ambient_frequency_hz",
+                )
 
 
 def _unique(table: TomlTable, key: str, ids: list[str]) -> None:
@@ -404,6 +556,8 @@ def _cell(t: TomlTable, campaign: str) -> CellConfig:
     )
     checks = tuple(_pressure(p) for p in t.tables("pressure"))
     refs = t.table("references")
+    acq = t.table("acquisition")
+    params, locations = _step_params(t.table("pipeline"), ())
     t.get("pressure_csv", str, None)  # read in _with_csv_pressures (needs the campaign folder)
     cell = CellConfig(
         cell=record,
@@ -412,9 +566,35 @@ def _cell(t: TomlTable, campaign: str) -> CellConfig:
         laser_heating_s=t.get("laser_heating_s", float, None, positive),
         pressure_checks=checks,
         references=_references(refs) if refs is not None else {},
+        acquisition=_acquisition(acq) if acq is not None else AcquisitionConfig(),
+        params=params,
+        locations=locations,
     )
     t.finish()
     return cell
+
+
+def _acquisition(t: TomlTable) -> AcquisitionConfig:
+    def zone(value: str) -> str | None:
+        try:
+            parse_timezone(value)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    nucleus = t.get("nucleus", str, None)
+    if nucleus is not None:
+        try:
+            nucleus = normalize_nucleus(nucleus)
+        except HydrofwError as exc:
+            t.fail("nucleus", str(exc))
+    out = AcquisitionConfig(
+        timezone=t.get("timezone", str, None, zone),
+        echo_delay=t.get("echo_delay", str, None, one_of(*ECHO_DELAYS)),
+        nucleus=nucleus,
+    )
+    t.finish()
+    return out
 
 
 def _pressure(t: TomlTable) -> PressureCheck:
@@ -492,18 +672,23 @@ def _references(t: TomlTable) -> dict[str, ReferenceConfig]:
             frequency_hz=sub.get("frequency_hz", float, None, positive),
             cu_dac_frequency_hz=sub.get("cu_dac_frequency_hz", float, None, positive),
             cu_ambient_frequency_hz=sub.get("cu_ambient_frequency_hz", float, None, positive),
+            cu_dac_frequency_err_hz=sub.get("cu_dac_frequency_err_hz", float, 0.0, _non_negative),
+            cu_ambient_frequency_err_hz=sub.get(
+                "cu_ambient_frequency_err_hz", float, 0.0, _non_negative
+            ),
         )
         if kind == "external" and ref.frequency_hz is None:
             sub.fail(None, "an external reference needs frequency_hz (the 0 ppm frequency)")
         if kind == "internal_cu" and (
-            ref.cu_dac_frequency_hz is None or ref.cu_ambient_frequency_hz is None
+            ref.cu_dac_frequency_hz is not None and ref.cu_ambient_frequency_hz is None
         ):
             sub.fail(
                 None,
-                "an internal_cu reference needs cu_dac_frequency_hz and cu_ambient_frequency_hz",
+                "cu_dac_frequency_hz needs cu_ambient_frequency_hz (the ambient Cu line)",
             )
-        if kind != "internal_cu" and ref.cu_dac_frequency_hz is not None:
-            sub.fail("cu_dac_frequency_hz", f"only used by kind = 'internal_cu', not {kind!r}")
+        for key in ("cu_dac_frequency_hz", "cu_ambient_frequency_hz"):
+            if kind != "internal_cu" and getattr(ref, key) is not None:
+                sub.fail(key, f"only used by kind = 'internal_cu', not {kind!r}")
         if abs(ref.shielding) > 0.01:
             sub.fail(
                 "cu_dac_frequency_hz",
@@ -512,6 +697,10 @@ def _references(t: TomlTable) -> dict[str, ReferenceConfig]:
         sub.finish()
         out[nucleus] = ref
     return out
+
+
+def _non_negative(value: float) -> str | None:
+    return None if math.isfinite(value) and value >= 0 else "must not be negative"
 
 
 def _rules(t: TomlTable | None) -> tuple[ExperimentRule, ...]:
@@ -533,8 +722,8 @@ def _rules(t: TomlTable | None) -> tuple[ExperimentRule, ...]:
             folders=r.strings("folders"),
             titles=r.strings("titles"),
         )
-        if not (rule.pulse_programs or rule.folders or rule.titles):
-            r.fail(None, "a rule needs at least one of pulse_programs, folders, titles")
+        if not (rule.nucleus or rule.pulse_programs or rule.folders or rule.titles):
+            r.fail(None, "a rule needs at least one of nucleus, pulse_programs, folders, titles")
         r.finish()
         rules.append(rule)
     t.finish()
@@ -545,19 +734,32 @@ def _pipeline(t: TomlTable | None) -> PipelineConfig:
     if t is None:
         return PipelineConfig()
     steps = t.strings("steps")
+    params, locations = _step_params(t, steps)
+    return PipelineConfig(steps=steps, params=params, locations=locations)
+
+
+def _step_params(
+    t: TomlTable | None, steps: tuple[str, ...]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """``params."<step>"`` tables of a ``[pipeline]`` (campaign's or a cell's) table; names and
+    values are checked against the processors by :func:`check_pipeline`."""
     params: dict[str, dict[str, Any]] = {}
     locations: dict[str, str] = {}
+    if t is None:
+        return params, locations
     table = t.table("params")
     if table is not None:
         for name in table.keys():
             sub = table.table(name)
+            if sub is None or not isinstance(table.data[name], dict):
+                table.fail(name, "expected a table of parameters")
             assert sub is not None
-            if steps and name not in steps:
+            if steps and name not in steps and name not in STEP_PROCESSORS:
                 table.fail(name, f"parameters for {name!r}, which is not in pipeline.steps")
             params[name] = dict(sub.data)
             locations[name] = sub.where()
     t.finish()
-    return PipelineConfig(steps=steps, params=params, locations=locations)
+    return params, locations
 
 
 def _quantification(t: TomlTable | None) -> QuantificationConfig:
@@ -607,22 +809,25 @@ def check_pipeline(config: CampaignConfig) -> None:
     from hydrofw.registry import get_registry
 
     registry = get_registry()
-    names = dict.fromkeys(config.pipeline.steps) | dict.fromkeys(config.pipeline.params)
-    for name in names:
-        where = config.pipeline.locations.get(name, f"{config.root / 'campaign.toml'}: pipeline")
-        try:
-            proc = registry.processor(name)
-        except HydrofwError as exc:
-            raise CampaignError(f"{where}: {exc}") from None
-        params = dict(config.pipeline.params.get(name, {}))
-        known = {a.name for a in attrs.fields(proc.params)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise CampaignError(
-                f"{where}: unknown parameter {unknown[0]!r} of {name!r} "
-                f"(known: {', '.join(sorted(known)) or 'none'})"
-            )
-        try:
-            proc.params(**params)
-        except (TypeError, ValueError) as exc:
-            raise CampaignError(f"{where}: {exc}") from None
+    default_where = f"{config.root / 'campaign.toml'}: pipeline"
+    tables: list[tuple[Mapping[str, Mapping[str, Any]], Mapping[str, str]]] = [
+        (dict.fromkeys(config.pipeline.steps, {}) | dict(config.pipeline.params),
+         config.pipeline.locations)
+    ]
+    tables += [(c.params, c.locations) for c in config.cells]
+    for params_by_step, locations in tables:
+        for name, params in params_by_step.items():
+            where = locations.get(name, default_where)
+            try:
+                proc = registry.processor(STEP_PROCESSORS.get(name, name))
+            except HydrofwError as exc:
+                raise CampaignError(f"{where}: {exc}") from None
+            known = {a.name for a in attrs.fields(proc.params)}
+            unknown = sorted(set(params) - known)
+            if unknown:
+                close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise CampaignError(
+                    f"{where}: unknown parameter {unknown[0]!r} of {name!r} "
+                    f"({hint}known: {', '.join(sorted(known)) or 'none'})"
+                )

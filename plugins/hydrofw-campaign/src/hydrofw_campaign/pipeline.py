@@ -12,10 +12,21 @@ Every analysis step is a processor of an installed plugin, called by name throug
 6. transport: ``transport.tc``;
 7. time series per cell and ``campaign.kinetics``.
 
-Defaults of each step are below; ``[pipeline.params."<step>"]`` in ``campaign.toml`` overrides
-them. A step whose processor is not installed is skipped and named in the summary. Every
-result row gets ``cell``, ``campaign`` and ``days_since_synthesis``; all tables are written to
-the store (idempotent: content-derived ids).
+Before any of it, the campaign's console facts are applied to the raw rows: each cell's clock
+zone to the timestamps the readers flag ``acquired_at_local_time`` and its nucleus to rows whose
+header named none. The 63Cu/65Cu FIDs of each cell give the DAC shielding of every session
+(table ``dac_shielding``, :mod:`hydrofw_campaign.copper`), applied to the shifts of the same
+cell and session.
+
+Parameters of a step: its defaults (:data:`STEP_DEFAULTS`), then ``[pipeline.params."<step>"]``,
+then the cell's ``[cells.pipeline.params."<step>"]``. A layer that sets any key of a parameter
+group (:data:`PARAM_GROUPS`, e.g. the spin density of ``nmr.diffusion``: a number density or a
+lattice) replaces the whole group of the layers below. Everything is validated by
+:func:`validate_campaign` before any raw file is read. A step whose processor is not installed
+is skipped and named in the summary; a step that fails on some rows is retried per dataset, the
+failing ones are named in the summary (``step_failures``) and the rest of the campaign
+completes. Every result row gets ``cell``, ``campaign`` and ``days_since_synthesis``; all
+tables are written to the store (content-derived ids).
 """
 
 from __future__ import annotations
@@ -32,21 +43,45 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import hydrofw
-from hydrofw.errors import PluginError
+from hydrofw.errors import CampaignError, HydrofwError, PluginError
 from hydrofw.registry import get_registry
 from hydrofw.schema import conform, empty
 from hydrofw.store import Store
 
-from .config import CampaignConfig, check_pipeline, load_campaign
+from .config import (
+    COPPER_NUCLEI,
+    STEP_PROCESSORS,
+    CampaignConfig,
+    CellConfig,
+    check_pipeline,
+    load_campaign,
+)
+from .copper import Shielding, session_of, session_shieldings
+from .copper import to_table as shielding_table
 from .timeseries import SECONDS_PER_DAY
 
-__all__ = ["CampaignResults", "run_pipeline", "STEP_DEFAULTS", "LA_DETECTION"]
+__all__ = [
+    "CampaignResults",
+    "run_pipeline",
+    "validate_campaign",
+    "step_params",
+    "merge_params",
+    "apply_console_facts",
+    "STEP_DEFAULTS",
+    "PARAM_GROUPS",
+    "LA_DETECTION",
+    "REFERENCE_FLAGS",
+]
 
 #: Default parameters of each step; campaign.toml's [pipeline.params] override them.
+#: ``solid_echo`` and ``cu_reference`` are ``nmr.fid_to_spectrum`` of the solid echoes and of
+#: the 63Cu Lenz-lens FIDs.
 STEP_DEFAULTS: dict[str, dict[str, Any]] = {
     "nmr.fid_to_spectrum": {"phase": "auto"},
+    "cu_reference": {"phase": "auto"},
     # Voigt: mobile (Lorentzian) and dipolar-broadened (Gaussian) lines alike
     "nmr.lineshape": {"model": "voigt"},
+    "nmr.reference": {},
     "relaxation.build": {},
     "relaxation.fit": {},
     "nmr.diffusion": {
@@ -64,6 +99,30 @@ STEP_DEFAULTS: dict[str, dict[str, Any]] = {
     "campaign.kinetics": {},
 }
 
+_DENSITY = frozenset(
+    {
+        "number_density_cm3",
+        "number_density_cm3_err",
+        "lattice_constant_angstrom",
+        "lattice_constant_angstrom_err",
+        "formula_units_per_cell",
+        "spins_per_formula_unit",
+        "spins_per_formula_unit_err",
+    }
+)
+
+#: Groups of parameters that belong together: a layer (campaign, cell) that sets any key of a
+#: group drops every key of that group from the layers below, so alternatives never collide.
+PARAM_GROUPS: dict[str, tuple[frozenset[str], ...]] = {
+    "nmr.diffusion": (_DENSITY, frozenset({"larmor_frequency_hz", "field_t"})),
+    "nmr.lineshape": tuple(
+        frozenset({f"{what}_range_hz", f"{what}_range_ppm"}) for what in ("peak", "integral", "noise")
+    ),
+    "nmr.reference": (
+        frozenset({"method", "reference_line_hz", "reference_line_hz_err", "reference_line_ppm"}),
+    ),
+}
+
 #: campaign.toml's la_detection -> nmr.quantify's detection names.
 LA_DETECTION = {
     "all_transitions": "full",
@@ -71,13 +130,18 @@ LA_DETECTION = {
     "central_transition_selective": "central_transition_selective",
 }
 
+#: Spectrum flags of the referencing that are copied onto the lineshape rows.
+REFERENCE_FLAGS = ("shift_implausible", "nearest_session", "no_cu_reference")
+
 
 @attrs.define
 class CampaignResults:
-    """Tables produced by one pipeline run, by table name, and notes on skipped steps."""
+    """Tables produced by one pipeline run, by table name, notes on skipped steps and the
+    rows a step could not process (``failures``)."""
 
     tables: dict[str, pa.Table] = attrs.field(factory=dict)
     notes: list[str] = attrs.field(factory=list)
+    failures: list[dict[str, Any]] = attrs.field(factory=list)
 
     def add(self, name: str, table: pa.Table | None) -> None:
         if table is None or table.num_rows == 0:
@@ -89,15 +153,123 @@ class CampaignResults:
         self.tables[name] = table
 
 
-# ----------------------------------------------------------------------------- helpers
-def _params(config: CampaignConfig, step: str, **fixed: Any) -> dict[str, Any]:
-    """Step parameters: defaults, then campaign.toml, then what the pipeline fixes."""
-    merged = dict(STEP_DEFAULTS.get(step, {}))
-    merged.update(config.pipeline.params.get(step, {}))
-    merged.update(fixed)
+# ----------------------------------------------------------------------------- parameters
+def merge_params(step: str, *layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Layers of parameters, later ones winning; a layer that sets a key of one of the step's
+    :data:`PARAM_GROUPS` removes the whole group of the earlier layers first."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for group in PARAM_GROUPS.get(step, ()):
+            if group & set(layer):
+                for key in group:
+                    merged.pop(key, None)
+        merged.update(layer)
     return merged
 
 
+def step_params(
+    config: CampaignConfig, step: str, cell: str | None = None, **fixed: Any
+) -> dict[str, Any]:
+    """Parameters of ``step`` (for ``cell``): defaults, campaign, cell, what the pipeline fixes."""
+    own = config.cell(cell).params.get(step, {}) if cell is not None else {}
+    return merge_params(
+        step, STEP_DEFAULTS.get(step, {}), config.pipeline.params.get(step, {}), own, fixed
+    )
+
+
+def _params(config: CampaignConfig, step: str, **fixed: Any) -> dict[str, Any]:
+    """Campaign-wide parameters of ``step`` (no cell layer)."""
+    return step_params(config, step, None, **fixed)
+
+
+def _fixed_quantify(config: CampaignConfig) -> dict[str, Any]:
+    q = config.quantification
+    fixed: dict[str, Any] = {
+        "numerator": "1H",
+        "denominator": "139La",
+        "p_exponent": q.gamma_exponent,
+        "denominator_detection": LA_DETECTION[q.la_detection],
+    }
+    if q.method == "calibrated" and q.calibration_h_over_la is not None:
+        fixed.update(
+            mode="calibrated", reference_ratio=q.calibration_h_over_la, reference="before_synthesis"
+        )
+    return fixed
+
+
+def _fixed_kinetics(config: CampaignConfig) -> dict[str, Any]:
+    k = config.kinetics
+    return {
+        "quantities": list(k.quantities),
+        "window_start_days": k.window_start_days,
+        "window_end_days": k.window_end_days,
+        "max_relative_error": k.max_relative_error,
+    }
+
+
+def _diffusion_params(config: CampaignConfig, cell: str | None) -> dict[str, Any]:
+    params = step_params(config, "nmr.diffusion", cell)
+    if "field_t" not in params and "larmor_frequency_hz" not in params:
+        if config.campaign.proton_frequency_hz is not None:
+            params["larmor_frequency_hz"] = config.campaign.proton_frequency_hz
+    return params
+
+
+def _static_params(config: CampaignConfig, step: str, cell: str | None) -> dict[str, Any]:
+    """The parameters a step runs with that do not depend on the data (for validation)."""
+    if step == "nmr.diffusion":
+        return _diffusion_params(config, cell)
+    fixed: dict[str, Any] = {}
+    if step == "nmr.reference":
+        fixed["proton_tms_frequency_hz"] = config.campaign.proton_frequency_hz or 1e8
+    elif step == "relaxation.build":
+        fixed["kind"] = "T2_hahn_echo"
+    elif step == "nmr.quantify":
+        fixed = _fixed_quantify(config)
+    elif step == "campaign.kinetics":
+        fixed = _fixed_kinetics(config)
+    return step_params(config, step, cell, **fixed)
+
+
+def validate_campaign(config: CampaignConfig) -> list[str]:
+    """Check every step's parameters, campaign-wide and per cell, against the installed
+    processors' parameter classes (before any raw file is read); notes on skipped steps.
+
+    Raises :class:`CampaignError` naming the campaign.toml table of the problem."""
+    check_pipeline(config)
+    registry = get_registry()
+    notes = []
+    steps = (
+        dict.fromkeys(STEP_DEFAULTS)
+        | dict.fromkeys(config.pipeline.params)
+        | {s: None for c in config.cells for s in c.params}
+    )
+    default_where = f"{config.root / 'campaign.toml'}: pipeline"
+    for step in steps:
+        name = STEP_PROCESSORS.get(step, step)
+        try:
+            proc = registry.processor(name)
+        except PluginError:
+            notes.append(f"step {step} will be skipped: no installed plugin provides {name}")
+            continue
+        for cell in (None, *config.cells):
+            cell_id = None if cell is None else cell.id
+            if cell is not None and step not in cell.params:
+                continue
+            where = (
+                cell.locations.get(step, default_where)
+                if cell is not None
+                else config.pipeline.locations.get(step, default_where)
+            )
+            try:
+                proc.params(**_static_params(config, step, cell_id))
+            except (TypeError, ValueError, HydrofwError) as exc:
+                what = f"step {step!r}" + (f" of cell {cell_id!r}" if cell_id else "")
+                raise CampaignError(f"{where}: {what}: {exc}") from None
+    return notes
+
+
+# ----------------------------------------------------------------------------- helpers
 def _have(name: str) -> bool:
     try:
         get_registry().processor(name)
@@ -106,12 +278,95 @@ def _have(name: str) -> bool:
     return True
 
 
-def _process(results: CampaignResults, name: str, table: pa.Table, **params: Any) -> pa.Table:
-    """``hydrofw.process`` or, when the processor is not installed, an empty output."""
+def _describe(rows: pa.Table) -> list[str]:
+    for column in ("source_path", "relaxation_id", "spectrum_id", "id"):
+        if column in rows.column_names:
+            return sorted({str(v) for v in rows.column(column).to_pylist() if v is not None})
+    return []
+
+
+def _run_step(
+    results: CampaignResults,
+    step: str,
+    table: pa.Table,
+    params: Mapping[str, Any],
+    *,
+    group_by: str = "id",
+) -> pa.Table:
+    """``hydrofw.process`` of ``step`` (its processor) on ``table``; an empty table when the
+    processor is not installed. When the batch fails, each ``group_by`` group is processed on
+    its own: failing groups are named in ``results.failures`` and left out, the rest is kept."""
+    name = STEP_PROCESSORS.get(step, step)
     if not _have(name):
-        results.notes.append(f"step {name} skipped: no installed plugin provides it")
+        note = f"step {step} skipped: no installed plugin provides {name}"
+        if note not in results.notes:
+            results.notes.append(note)
         return pa.table({})
-    return hydrofw.process(name, table, **params)
+    try:
+        return hydrofw.process(name, table, **params)
+    except HydrofwError as exc:
+        if table.num_rows <= 1 or group_by not in table.column_names:
+            _failure(results, step, table, exc)
+            return empty(get_registry().processor(name).output_table)
+    keys = table.column(group_by).to_pylist()
+    out = []
+    for key in dict.fromkeys(keys):
+        rows = _where(table, np.array([k == key for k in keys]))
+        try:
+            out.append(hydrofw.process(name, rows, **params))
+        except HydrofwError as exc:
+            _failure(results, step, rows, exc)
+    out = [t for t in out if t.num_rows]
+    if not out:
+        return empty(get_registry().processor(name).output_table)
+    return pa.concat_tables(out, promote_options="default")
+
+
+def _failure(results: CampaignResults, step: str, rows: pa.Table, exc: Exception) -> None:
+    cells = sorted({str(c) for c in rows.column("cell").to_pylist()}) if "cell" in (
+        rows.column_names
+    ) else []
+    sources = _describe(rows)
+    message = " ".join(str(exc).split())
+    results.failures.append(
+        {"step": step, "cells": cells, "rows": rows.num_rows, "inputs": sources, "error": message}
+    )
+    shown = ", ".join(Path(s).name if "/" in s else s[:12] for s in sources[:3])
+    more = f" and {len(sources) - 3} more" if len(sources) > 3 else ""
+    results.notes.append(
+        f"step {step} failed on {rows.num_rows} row(s) of cell {', '.join(cells) or '?'} "
+        f"({shown}{more}): {message}; left out, the rest of the campaign continues"
+    )
+
+
+def _per_cell(
+    results: CampaignResults,
+    config: CampaignConfig,
+    step: str,
+    table: pa.Table,
+    params_for: Any = None,
+    *,
+    group_by: str = "id",
+) -> pa.Table:
+    """``step`` on ``table`` with each cell's parameters (one call when no cell has its own)."""
+    if table.num_rows == 0:
+        return table
+    params_for = params_for or (lambda cell: step_params(config, step, cell))
+    cells = _column(table, "cell")
+    own = {c.id for c in config.cells if step in c.params}
+    batches: list[tuple[str | None, np.ndarray]] = []
+    if not own & set(cells):
+        batches.append((None, np.ones(table.num_rows, bool)))
+    else:
+        batches += [(c, cells == c) for c in dict.fromkeys(cells)]
+    out = [
+        _run_step(results, step, _where(table, mask), params_for(cell), group_by=group_by)
+        for cell, mask in batches
+    ]
+    out = [t for t in out if t.num_rows]
+    if not out:
+        return pa.table({})
+    return out[0] if len(out) == 1 else pa.concat_tables(out, promote_options="default")
 
 
 def _set(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
@@ -150,6 +405,53 @@ def attach_campaign(table: pa.Table, config: CampaignConfig, path_column: str) -
     return _set(table, "campaign", pa.array([config.campaign.campaign] * table.num_rows))
 
 
+def _known_cell(config: CampaignConfig, cell: str | None) -> CellConfig | None:
+    return next((c for c in config.cells if c.id == cell), None)
+
+
+def apply_console_facts(table: pa.Table, config: CampaignConfig) -> pa.Table:
+    """Each cell's ``[cells.acquisition]`` on its raw rows: the clock zone turns timestamps
+    flagged ``acquired_at_local_time`` (a console wall clock the reader stored as if UTC) into
+    true UTC (flag replaced by ``acquired_at_console_timezone``); ``nucleus`` replaces a nucleus
+    the reader had to guess (flag ``nucleus_guessed`` -> ``nucleus_from_campaign``)."""
+    if table.num_rows == 0 or not any(
+        c.acquisition.timezone or c.acquisition.nucleus for c in config.cells
+    ):
+        return table
+    cells = table.column("cell").to_pylist()
+    flags = [list(f or []) for f in table.column("flags").to_pylist()]
+    times = table.column("acquired_at").to_pylist()
+    nuclei = table.column("nucleus").to_pylist()
+    changed = False
+    for i, cell_id in enumerate(cells):
+        cell = _known_cell(config, cell_id)
+        if cell is None:
+            continue
+        tz = cell.acquisition.tzinfo
+        if tz is not None and "acquired_at_local_time" in flags[i] and times[i] is not None:
+            wall = times[i].replace(tzinfo=None)
+            times[i] = wall.replace(tzinfo=tz).astimezone(dt.UTC)
+            flags[i] = [
+                "acquired_at_console_timezone" if f == "acquired_at_local_time" else f
+                for f in flags[i]
+            ]
+            changed = True
+        own = cell.acquisition.nucleus
+        if own is not None and (nuclei[i] is None or "nucleus_guessed" in flags[i]):
+            nuclei[i] = own
+            flags[i] = [
+                "nucleus_from_campaign" if f == "nucleus_guessed" else f for f in flags[i]
+            ]
+            if "nucleus_from_campaign" not in flags[i]:
+                flags[i].append("nucleus_from_campaign")
+            changed = True
+    if not changed:
+        return table
+    table = _set(table, "acquired_at", pa.array(times, pa.timestamp("us", tz="UTC")))
+    table = _set(table, "nucleus", pa.array(nuclei, pa.string()))
+    return _set(table, "flags", pa.array(flags, pa.list_(pa.string())))
+
+
 def with_days(table: pa.Table, config: CampaignConfig) -> pa.Table:
     """Fill ``days_since_synthesis`` from ``acquired_at`` and each cell's synthesis time."""
     if table.num_rows == 0 or "acquired_at" not in table.column_names:
@@ -186,6 +488,35 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
     return np.asarray(table.column(name).to_pylist(), dtype=object)
 
 
+def _session_keys(table: pa.Table, config: CampaignConfig) -> list[str | None]:
+    """Session (console-clock day) of every row with a cell and a time."""
+    out: list[str | None] = []
+    for cell_id, when in zip(
+        table.column("cell").to_pylist(), table.column("acquired_at").to_pylist(), strict=True
+    ):
+        cell = _known_cell(config, cell_id)
+        out.append(
+            None if cell is None or when is None else session_of(when, cell.acquisition.tzinfo)
+        )
+    return out
+
+
+def _sessions(table: pa.Table, config: CampaignConfig) -> dict[str, dict[str, dt.datetime]]:
+    """``{cell: {session: median time}}`` of the rows of ``table``."""
+    times: dict[str, dict[str, list[float]]] = {}
+    keys = _session_keys(table, config)
+    for cell, when, key in zip(
+        table.column("cell").to_pylist(), table.column("acquired_at").to_pylist(), keys,
+        strict=True,
+    ):
+        if key is not None:
+            times.setdefault(cell, {}).setdefault(key, []).append(when.timestamp())
+    return {
+        cell: {k: dt.datetime.fromtimestamp(float(np.median(v)), dt.UTC) for k, v in d.items()}
+        for cell, d in times.items()
+    }
+
+
 # ----------------------------------------------------------------------------- stages
 def _metadata(config: CampaignConfig, results: CampaignResults) -> None:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -196,45 +527,179 @@ def _metadata(config: CampaignConfig, results: CampaignResults) -> None:
     results.add("cell", hydrofw.to_table([c.cell for c in config.cells]))
 
 
-def _reference(results: CampaignResults, config: CampaignConfig, spectra: pa.Table) -> pa.Table:
-    """``nmr.reference`` per (cell, nucleus), each with its own reference configuration."""
+def _copper(
+    results: CampaignResults,
+    config: CampaignConfig,
+    fids: pa.Table,
+    sessions: Mapping[str, Mapping[str, dt.datetime]],
+) -> dict[tuple[str, str], Shielding]:
+    """The Cu Lenz-lens FIDs -> spectra -> lines -> sigma_DAC per cell and session."""
+    if fids.num_rows == 0:
+        return {}
+    spectra = _per_cell(results, config, "cu_reference", fids)
+    if spectra.num_rows == 0:
+        return {}
+    proton = config.campaign.proton_frequency_hz
+    if proton is not None:  # a ppm axis against Xi: the line sits at the Cu Knight shift
+        referenced = _run_step(
+            results, "nmr.reference", spectra, {"proton_tms_frequency_hz": proton}
+        )
+        spectra = referenced if referenced.num_rows else spectra
+    results.add("spectrum", spectra)
+    lines = _per_cell(results, config, "nmr.lineshape", spectra)
+    if lines.num_rows == 0:
+        return {}
+    results.add("lineshape", with_days(lines, config))
+    values, notes = session_shieldings(config, lines, sessions)
+    results.notes.extend(notes)
+    table = shielding_table(list(values.values()), config.campaign.campaign)
+    if table.num_rows:
+        results.add("dac_shielding", with_days(conform(table, "dac_shielding"), config))
+    return values
+
+
+def _reference_params(
+    config: CampaignConfig, cell: str, nucleus: str, shielding: Shielding | None
+) -> tuple[dict[str, Any], list[str]]:
+    """``nmr.reference`` parameters of one cell, nucleus and session, and the flags to add."""
+    ref = config.reference(nucleus, cell)
+    fixed: dict[str, Any] = {"proton_tms_frequency_hz": config.campaign.proton_frequency_hz}
+    flags: list[str] = []
+    if ref.frequency_hz is not None and ref.kind in ("external", "internal_cu"):
+        fixed.update(method="external", reference_line_hz=ref.frequency_hz)
+    if ref.kind == "internal_cu" and not ref.measured_cu:
+        fixed.update(
+            copper_dac_hz=ref.cu_dac_frequency_hz,
+            copper_dac_hz_err=ref.cu_dac_frequency_err_hz,
+            copper_ambient_hz=ref.cu_ambient_frequency_hz,
+            copper_ambient_hz_err=ref.cu_ambient_frequency_err_hz,
+        )
+    elif ref.measured_cu and shielding is not None:
+        fixed.update(
+            copper_dac_hz=shielding.cu_frequency_hz,
+            copper_dac_hz_err=shielding.cu_frequency_hz_err,
+            copper_ambient_hz=shielding.cu_ambient_frequency_hz,
+            copper_ambient_hz_err=shielding.cu_ambient_frequency_hz_err,
+        )
+        flags += list(shielding.flags)
+    elif ref.measured_cu:
+        flags.append("no_cu_reference")
+    if ref.compound:
+        fixed["reference_compound"] = ref.compound
+    return step_params(config, "nmr.reference", cell, **fixed), flags
+
+
+def _add_flags(table: pa.Table, extra: list[str]) -> pa.Table:
+    if not extra or table.num_rows == 0:
+        return table
+    old = table.column("flags").to_pylist() if "flags" in table.column_names else None
+    rows = old or [None] * table.num_rows
+    merged = [list(f or []) + [x for x in extra if x not in (f or [])] for f in rows]
+    return _set(table, "flags", pa.array(merged, pa.list_(pa.string())))
+
+
+def _reference(
+    results: CampaignResults,
+    config: CampaignConfig,
+    spectra: pa.Table,
+    shielding: Mapping[tuple[str, str], Shielding],
+) -> pa.Table:
+    """``nmr.reference`` per cell, nucleus and (for a measured 63Cu reference) session."""
     out = []
     cells, nuclei = _column(spectra, "cell"), _column(spectra, "nucleus")
-    proton_hz = config.campaign.proton_frequency_hz
-    for cell, nuc in sorted({(c, n) for c, n in zip(cells, nuclei, strict=True)}):
-        rows = _where(spectra, (cells == cell) & (nuclei == nuc))
-        ref = config.reference(nuc, cell)
-        fixed: dict[str, Any] = {"proton_tms_frequency_hz": proton_hz}
-        if ref.kind == "external":
-            fixed.update(method="external", reference_line_hz=ref.frequency_hz)
-        if ref.kind == "internal_cu":
-            fixed.update(
-                copper_dac_hz=ref.cu_dac_frequency_hz, copper_ambient_hz=ref.cu_ambient_frequency_hz
-            )
-            if ref.frequency_hz is not None:
-                fixed.update(method="external", reference_line_hz=ref.frequency_hz)
-        if ref.compound:
-            fixed["reference_compound"] = ref.compound
-        out.append(
-            _process(results, "nmr.reference", rows, **_params(config, "nmr.reference", **fixed))
+    sessions = np.asarray(_session_keys(spectra, config), dtype=object)
+    missing: set[str] = set()
+    for cell, nuc in sorted({(c, n) for c, n in zip(cells, nuclei, strict=True)}, key=str):
+        group = (cells == cell) & (nuclei == nuc)
+        measured = _known_cell(config, cell) is not None and config.reference(nuc, cell).measured_cu
+        days = sorted(set(sessions[group]), key=str) if measured else [None]
+        for day in days:
+            mask = group & (sessions == day) if measured else group
+            value = shielding.get((cell, day)) if measured and day is not None else None
+            if _known_cell(config, cell) is not None:
+                params, flags = _reference_params(config, cell, nuc, value)
+            else:  # a folder of raw/ that no cell claims: the campaign's reference
+                proton = config.campaign.proton_frequency_hz
+                params = step_params(config, "nmr.reference", proton_tms_frequency_hz=proton)
+                flags = []
+            if "no_cu_reference" in flags:
+                missing.add(str(cell))
+            rows = _run_step(results, "nmr.reference", _where(spectra, mask), params)
+            out.append(_add_flags(rows, flags))
+    for cell in sorted(missing):
+        results.notes.append(
+            f"cell {cell}: internal_cu reference but no 63Cu/65Cu line was measured in the cell; "
+            "its shifts are not corrected for the DAC shielding (flag no_cu_reference)"
         )
     out = [t for t in out if t.num_rows]
     return pa.concat_tables(out, promote_options="default") if out else empty("spectrum")
 
 
-def _spectra(results: CampaignResults, config: CampaignConfig, fids: pa.Table) -> pa.Table:
+def _copy_reference_flags(
+    results: CampaignResults, lines: pa.Table, spectra: pa.Table
+) -> pa.Table:
+    """Referencing flags of each spectrum onto its lineshape row; notes on implausible shifts."""
+    if lines.num_rows == 0 or "spectrum_id" not in lines.column_names:
+        return lines
+    by_id = {
+        i: [f for f in (flags or []) if f in REFERENCE_FLAGS]
+        for i, flags in zip(
+            spectra.column("id").to_pylist(), spectra.column("flags").to_pylist(), strict=True
+        )
+    }
+    old = lines.column("flags").to_pylist()
+    new = []
+    for sid, flags in zip(lines.column("spectrum_id").to_pylist(), old, strict=True):
+        f = list(flags or [])
+        new.append(f + [x for x in by_id.get(sid, []) if x not in f])
+    lines = _set(lines, "flags", pa.array(new, pa.list_(pa.string())))
+    bad: dict[tuple[str, str], list[float]] = {}
+    for row, f in zip(lines.select(["cell", "nucleus", "peak_ppm"]).to_pylist(), new, strict=True):
+        if "shift_implausible" in f:
+            bad.setdefault((str(row["cell"]), str(row["nucleus"])), []).append(
+                row["peak_ppm"] if row["peak_ppm"] is not None else float("nan")
+            )
+    for (cell, nucleus), ppm in sorted(bad.items()):
+        results.notes.append(
+            f"cell {cell}: {len(ppm)} {nucleus} shift(s) near {np.nanmedian(ppm):,.0f} ppm lie "
+            "outside the plausible range of the nucleus (flag shift_implausible): check "
+            "field_t / proton_frequency_hz, the nucleus and the reference in campaign.toml"
+        )
+    return lines
+
+
+def _spectra(
+    results: CampaignResults,
+    config: CampaignConfig,
+    fids: pa.Table,
+    shielding: Mapping[tuple[str, str], Shielding],
+) -> pa.Table:
     """FIDs -> referenced spectra (stored) -> lineshape (returned)."""
-    spectra = _process(
-        results, "nmr.fid_to_spectrum", fids, **_params(config, "nmr.fid_to_spectrum")
-    )
+    spectra = _per_cell(results, config, "nmr.fid_to_spectrum", fids)
     if spectra.num_rows == 0:
         return empty("lineshape")
-    spectra = _reference(results, config, spectra)
+    spectra = _reference(results, config, spectra, shielding)
     results.add("spectrum", spectra)
-    lines = _process(results, "nmr.lineshape", spectra, **_params(config, "nmr.lineshape"))
+    lines = _per_cell(results, config, "nmr.lineshape", spectra)
     if lines.num_rows == 0:
         return empty("lineshape")
-    return with_days(lines, config)
+    return with_days(_copy_reference_flags(results, lines, spectra), config)
+
+
+def _echo_delay(config: CampaignConfig, cell: str | None, fmt: str | None, variable: str | None) -> str:
+    """Echo-delay convention of a cell's series: the cell's step parameter, its console facts,
+    the campaign's step parameter, else by format (Varian ``tau`` arrays hold tau; Bruker
+    vdlists and every other list are taken as written, the full echo time)."""
+    c = _known_cell(config, cell)
+    own = c.params.get("relaxation.build", {}) if c is not None else {}
+    if "echo_delay" in own:
+        return str(own["echo_delay"])
+    if c is not None and c.acquisition.echo_delay is not None:
+        return c.acquisition.echo_delay
+    campaign = config.pipeline.params.get("relaxation.build", {})
+    if "echo_delay" in campaign:
+        return str(campaign["echo_delay"])
+    return "tau" if fmt == "varian" and (variable or "").lower() == "tau" else "full"
 
 
 def _relaxation(
@@ -244,56 +709,109 @@ def _relaxation(
         rows = _where(series, kinds == kind)
         if rows.num_rows == 0:
             continue
-        build = _params(config, "relaxation.build", kind=kind)
-        curves = _process(results, "relaxation.build", rows, **build)
-        if curves.num_rows == 0:
-            continue
-        results.add("relaxation", curves)
-        fits = _process(results, "relaxation.fit", curves, **_params(config, "relaxation.fit"))
-        results.add("relaxation_fit", with_days(fits, config))
+        cells = _column(rows, "cell")
+        echo = np.array(
+            [
+                _echo_delay(config, c, f, v)
+                for c, f, v in zip(
+                    cells, _column(rows, "format"), _column(rows, "array_variable"), strict=True
+                )
+            ],
+            dtype=object,
+        )
+        for cell, delay in dict.fromkeys(zip(cells, echo, strict=True)):
+            group = _where(rows, (cells == cell) & (echo == delay))
+            build = step_params(config, "relaxation.build", cell, kind=kind, echo_delay=delay)
+            curves = _run_step(results, "relaxation.build", group, build, group_by="source_path")
+            if curves.num_rows == 0:
+                continue
+            results.add("relaxation", curves)
+            fits = _per_cell(results, config, "relaxation.fit", curves)
+            results.add("relaxation_fit", with_days(fits, config))
     fits = results.tables.get("relaxation_fit")
     if fits is not None and _have("nmr.diffusion"):
         t1 = fits.filter(pc.is_valid(fits.column("t1_s")))
         if t1.num_rows:
-            params = _params(config, "nmr.diffusion")
-            if config.campaign.field_t and "field_t" not in params:
-                params.setdefault("larmor_frequency_hz", config.campaign.proton_frequency_hz)
-            results.add(
-                "diffusion", with_days(hydrofw.process("nmr.diffusion", t1, **params), config)
+            out = _per_cell(
+                results, config, "nmr.diffusion", t1, lambda c: _diffusion_params(config, c)
             )
+            _note_flagged(results, out, "nucleus_not_spin_half", "nmr.diffusion: eq. (1) needs "
+                          "like spins I = 1/2; rows kept without D")
+            results.add("diffusion", with_days(out, config))
+
+
+def _note_flagged(results: CampaignResults, table: pa.Table, flag: str, why: str) -> None:
+    if table.num_rows == 0 or "flags" not in table.column_names:
+        return
+    hit = [
+        (r["cell"], r.get("nucleus"))
+        for r, f in zip(
+            table.select([c for c in ("cell", "nucleus") if c in table.column_names]).to_pylist(),
+            table.column("flags").to_pylist(),
+            strict=True,
+        )
+        if flag in (f or [])
+    ]
+    if hit:
+        what = ", ".join(sorted({f"{c} {n}" for c, n in hit}))
+        results.notes.append(f"{len(hit)} row(s) flagged {flag} ({what}): {why}")
 
 
 def _molecular_h2(results: CampaignResults, config: CampaignConfig, echoes: pa.Table) -> None:
-    spectra = _process(results, "nmr.fid_to_spectrum", echoes, **_params(config, "solid_echo"))
+    spectra = _per_cell(results, config, "solid_echo", echoes)
     if spectra.num_rows == 0:
         return
     results.add("spectrum", spectra)
-    fits = _process(results, "nmr.pake_fit", spectra, **_params(config, "nmr.pake_fit"))
+    fits = _per_cell(results, config, "nmr.pake_fit", spectra)
     results.add("pake_fit", with_days(fits, config))
 
 
 def _quantification(results: CampaignResults, config: CampaignConfig, lines: pa.Table) -> None:
-    q = config.quantification
-    fixed: dict[str, Any] = {
-        "numerator": "1H",
-        "denominator": "139La",
-        "p_exponent": q.gamma_exponent,
-        "denominator_detection": LA_DETECTION[q.la_detection],
-    }
-    if q.method == "calibrated" and q.calibration_h_over_la is not None:
-        fixed.update(
-            mode="calibrated", reference_ratio=q.calibration_h_over_la, reference="before_synthesis"
-        )
     nuclei = _column(lines, "nucleus")
     pair = _where(lines, (nuclei == "1H") | (nuclei == "139La"))
     if pair.num_rows:
-        out = _process(results, "nmr.quantify", pair, **_params(config, "nmr.quantify", **fixed))
+        fixed = _fixed_quantify(config)
+        out = _per_cell(
+            results,
+            config,
+            "nmr.quantify",
+            pair,
+            lambda c: step_params(config, "nmr.quantify", c, **fixed),
+            group_by="cell",
+        )
         results.add("quantification", with_days(out, config))
 
 
 def _transport(results: CampaignResults, config: CampaignConfig, transport: pa.Table) -> None:
-    tc = _process(results, "transport.tc", transport, **_params(config, "transport.tc"))
+    tc = _per_cell(results, config, "transport.tc", transport, group_by="source_path")
     results.add("tc", with_days(tc, config))
+
+
+def _raw_spectra(store: Store, config: CampaignConfig) -> pa.Table:
+    """The campaign's raw time-domain rows, cells attached and console facts applied."""
+    raw = store.table("spectrum")
+    raw = raw.filter(
+        pc.and_(
+            pc.equal(raw.column("domain"), "time"),
+            pc.equal(pc.list_value_length(raw.column("history")), 0),
+        )
+    )
+    return apply_console_facts(attach_campaign(raw, config, "source_path"), config)
+
+
+def _nmr(results: CampaignResults, config: CampaignConfig, raw: pa.Table) -> None:
+    kinds = np.asarray(classify(raw, config), dtype=object)
+    nuclei = _column(raw, "nucleus")
+    copper = np.isin(nuclei, COPPER_NUCLEI)
+    # the Lenz-lens line: a Cu experiment classified as a reference, or as a plain FID
+    cu = (kinds == "cu_reference") | ((kinds == "fid") & copper)
+    shielding = _copper(results, config, _where(raw, cu), _sessions(raw, config))
+    lines = _spectra(results, config, _where(raw, (kinds == "fid") & ~cu), shielding)
+    results.add("lineshape", lines)
+    _relaxation(results, config, raw, kinds)
+    _molecular_h2(results, config, _where(raw, kinds == "solid_echo"))
+    if lines.num_rows:
+        _quantification(results, config, lines)
 
 
 # ----------------------------------------------------------------------------- driver
@@ -302,26 +820,14 @@ def run_pipeline(store: Store, campaign_dir: Path) -> CampaignResults:
     from .series import build_timeseries
 
     config = load_campaign(campaign_dir)
-    check_pipeline(config)
     results = CampaignResults()
+    results.notes.extend(validate_campaign(config))
     _metadata(config, results)
 
     if "spectrum" in store.tables():
-        raw = store.table("spectrum")
-        raw = raw.filter(
-            pc.and_(
-                pc.equal(raw.column("domain"), "time"),
-                pc.equal(pc.list_value_length(raw.column("history")), 0),
-            )
-        )
-        raw = attach_campaign(raw, config, "source_path")
-        kinds = np.asarray(classify(raw, config), dtype=object)
-        lines = _spectra(results, config, _where(raw, kinds == "fid"))
-        results.add("lineshape", lines)
-        _relaxation(results, config, raw, kinds)
-        _molecular_h2(results, config, _where(raw, kinds == "solid_echo"))
-        if lines.num_rows:
-            _quantification(results, config, lines)
+        raw = _raw_spectra(store, config)
+        if raw.num_rows:
+            _nmr(results, config, raw)
     if "transport" in store.tables():
         transport = attach_campaign(store.table("transport"), config, "source_path")
         _transport(results, config, transport)
@@ -329,16 +835,10 @@ def run_pipeline(store: Store, campaign_dir: Path) -> CampaignResults:
     series = build_timeseries(results.tables, config)
     results.add("timeseries", series)
     if series.num_rows:
-        k = config.kinetics
-        params = _params(
-            config,
-            "campaign.kinetics",
-            quantities=list(k.quantities),
-            window_start_days=k.window_start_days,
-            window_end_days=k.window_end_days,
-            max_relative_error=k.max_relative_error,
+        params = _params(config, "campaign.kinetics", **_fixed_kinetics(config))
+        results.add(
+            "kinetics", _run_step(results, "campaign.kinetics", series, params, group_by="cell")
         )
-        results.add("kinetics", hydrofw.process("campaign.kinetics", series, **params))
     for name, table in results.tables.items():
         store.write(table, name)
     return results

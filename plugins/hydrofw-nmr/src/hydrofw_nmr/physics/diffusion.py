@@ -13,6 +13,11 @@ C a model prefactor: 3*pi/10 (the seed's, BPP-style), 2*pi/5 (free diffusion, Ab
 The seed prints Planck's h where the physics has hbar; that value is 4*pi^2 = 39.5 times
 larger. It is available only as ``convention="seed_planck_h"``, to reproduce the seed's number.
 
+Every row carries D with both constants, labelled: ``d_hbar_cm2_s`` (physics) and
+``d_planck_h_cm2_s`` (the seed's printed h); ``d_cm2_s`` holds the one ``convention`` selects.
+A T1 of a nucleus that is not a spin 1/2 (139La, 87Rb) gets a row without D, flagged
+``nucleus_not_spin_half``, instead of stopping the batch.
+
 The translational correlation time is tau = a^2 / (2 D) (relative diffusion coefficient 2D);
 extreme narrowing needs omega0 * tau << 1, reported as ``omega0_tau`` and
 ``extreme_narrowing`` (omega0 tau below ``narrowing_threshold``). When another mechanism
@@ -254,11 +259,17 @@ def diffusion_table(table: pa.Table, p: DiffusionParams) -> pa.Table:
     for i in use:
         name = nuclei[i] or "1H"
         data = nucleus_data(name)
+        base = {n: cols[n][i] for n in _PASSED_THROUGH} | {
+            "input_ids": [cols["id"][i]],
+            "relaxation_fit_id": cols["id"][i],
+            "nucleus": name,
+            "t1_s": float(t1[i]),
+            "t1_s_err": _finite(t1_err[i]),
+        }
         if data.spin != Fraction(1, 2):
-            raise ParameterError(
-                f"nmr.diffusion: eq. (1) holds for like spins I = 1/2; nucleus {name!r} has "
-                f"I = {data.spin}"
-            )
+            # eq. (1) holds for like spins I = 1/2 only: the row is kept, empty and flagged
+            rows.append(base | _not_applicable(p, data.spin))
+            continue
         d = float(
             diffusion_coefficient(
                 t1[i], density, a, nucleus=name, prefactor=p.prefactor, convention=p.convention
@@ -273,19 +284,46 @@ def diffusion_table(table: pa.Table, p: DiffusionParams) -> pa.Table:
             larmor = data.larmor_frequency_hz(p.field_t)
         omega_tau = 2.0 * math.pi * larmor * tau if larmor is not None else None
         rows.append(
-            {n: cols[n][i] for n in _PASSED_THROUGH}
-            | {
-                "input_ids": [cols["id"][i]],
-                "relaxation_fit_id": cols["id"][i],
-                "nucleus": name,
-                "t1_s": float(t1[i]),
-                "t1_s_err": _finite(t1_err[i]),
-            }
+            base
             | _result(
                 p, d, rel_d, tau, rel_tau, omega_tau, larmor, density, density_rel, constrained[i]
             )
+            | _both_conventions(p, t1[i], density, name, rel_d)
         )
-    return pa.Table.from_pylist(rows)
+    keys = list(dict.fromkeys(k for row in rows for k in row))  # flagged rows hold fewer keys
+    return pa.Table.from_pylist([{k: row.get(k) for k in keys} for row in rows])
+
+
+def _both_conventions(
+    p: DiffusionParams, t1_s: float, density: float, nucleus: str, rel_d: float
+) -> dict[str, Any]:
+    """D with hbar (physics) and with Planck's h (the seed's printed eq. 1), both in cm^2/s,
+    whatever ``convention`` selects for ``d_cm2_s``; same relative error."""
+    a = p.closest_distance_angstrom
+    assert a is not None
+    out: dict[str, Any] = {}
+    for convention, column in (("hbar", "d_hbar_cm2_s"), ("seed_planck_h", "d_planck_h_cm2_s")):
+        d = float(
+            diffusion_coefficient(
+                t1_s, density, a, nucleus=nucleus, prefactor=p.prefactor, convention=convention
+            )
+        )
+        out[column] = d
+        out[f"{column}_err"] = _finite(d * rel_d)
+    return out
+
+
+def _not_applicable(p: DiffusionParams, spin: Fraction) -> dict[str, Any]:
+    """Columns of a row whose nucleus is not a spin 1/2: no D, flagged."""
+    return {
+        "method": f"nmr.diffusion: not applicable, eq. (1) needs like spins I = 1/2 (I = {spin})",
+        "prefactor": PREFACTORS[p.prefactor],
+        "prefactor_name": p.prefactor,
+        "convention": p.convention,
+        "closest_distance_angstrom": p.closest_distance_angstrom,
+        "closest_distance_angstrom_err": p.closest_distance_angstrom_err,
+        "flags": ["nucleus_not_spin_half"],
+    }
 
 
 _PASSED_THROUGH = ("id", "cell", "campaign", "acquired_at", "days_since_synthesis")

@@ -12,12 +12,19 @@ Internal correction with the Lenz-lens 63Cu line: with ``nu_Cu,DAC`` measured in
 ``sigma_DAC = 1 - nu_Cu,DAC / nu_Cu,amb`` and every reference frequency is scaled by
 ``(1 - sigma_DAC)``, i.e. ``delta_corr = (1 + delta_raw) / (1 - sigma_DAC) - 1``. The copper
 Knight shift cancels. Uncertainties of all inputs propagate (first order) into
-``reference_frequency_hz_err``.
+``reference_frequency_hz_err`` (and from there into the shift errors of ``nmr.lineshape``).
+
+Plausibility: every row whose whole spectral window (carrier +- half the spectral width) lies
+outside the plausible shift range of its nucleus (:data:`PLAUSIBLE_SHIFT_PPM`) gets the flag
+``shift_implausible`` and a :class:`ImplausibleShiftWarning`: such a shift is not physics but a
+wrong field, proton frequency or nucleus (a 500 MHz 1H spectrum referenced with
+``field_t = 9.4`` sits at +249,467 ppm).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import attrs
 import numpy as np
@@ -37,7 +44,57 @@ __all__ = [
     "dac_shielding",
     "corrected_shift_ppm",
     "reference_frequency",
+    "PLAUSIBLE_SHIFT_PPM",
+    "DEFAULT_PLAUSIBLE_SHIFT_PPM",
+    "ImplausibleShiftWarning",
+    "plausible_shift_ppm",
+    "window_outside_plausible",
 ]
+
+#: Largest plausible |shift| (ppm, against the nucleus' IUPAC reference) per nucleus: the
+#: chemical-shift range with a wide margin for paramagnetic and Knight shifts (1H: chemical
+#: shifts span ~20 ppm, paramagnetic ones a few hundred; metallic hydrides stay well inside).
+PLAUSIBLE_SHIFT_PPM: dict[str, float] = {
+    "1H": 1000.0,
+    "2H": 1000.0,
+    "3H": 1000.0,
+    "6Li": 1000.0,
+    "7Li": 1000.0,
+    "10B": 1000.0,
+    "11B": 1000.0,
+    "13C": 2000.0,
+    "14N": 2000.0,
+    "15N": 2000.0,
+    "19F": 2000.0,
+    "17O": 5000.0,
+}
+#: Any other nucleus: 5 % (50,000 ppm) covers chemical shifts of heavy nuclei (~1e4 ppm) and
+#: the largest metallic Knight shifts (195Pt ~ -3.4 %; 139La in LaH3 ~ +2800 ppm).
+DEFAULT_PLAUSIBLE_SHIFT_PPM = 50000.0
+
+
+class ImplausibleShiftWarning(UserWarning):
+    """A referenced shift lies outside the plausible range of its nucleus."""
+
+
+def plausible_shift_ppm(nucleus: str) -> float:
+    """Largest plausible |shift| in ppm of ``nucleus`` (see :data:`PLAUSIBLE_SHIFT_PPM`)."""
+    return PLAUSIBLE_SHIFT_PPM.get(nucleus, DEFAULT_PLAUSIBLE_SHIFT_PPM)
+
+
+def window_outside_plausible(
+    nuclei: np.ndarray,
+    observe_frequency_hz: np.ndarray,
+    spectral_width_hz: np.ndarray,
+    reference_frequency_hz: np.ndarray,
+) -> np.ndarray:
+    """True where the whole window carrier +- spectral_width/2 lies outside the nucleus'
+    plausible range (no line in the spectrum can have a plausible shift)."""
+    half = np.nan_to_num(np.abs(spectral_width_hz) / 2.0)
+    lo = hz_to_ppm(-half, observe_frequency_hz, reference_frequency_hz)
+    hi = hz_to_ppm(half, observe_frequency_hz, reference_frequency_hz)
+    limit = np.array([plausible_shift_ppm(str(n)) for n in nuclei], dtype=float)
+    return np.asarray((lo > limit) | (hi < -limit), dtype=bool)
 
 
 def xi_reference_frequency_hz(nucleus: str, proton_tms_frequency_hz: float) -> float:
@@ -159,9 +216,24 @@ def reference(table: pa.Table, params: ReferenceParams) -> pa.Table:
             np.where(freq, step_hz, step),
             np.where(freq, "Hz", unit),
         )
+    sw = column_or(table, "spectral_width_hz", 0.0)
+    implausible = window_outside_plausible(nuclei, obs, sw, ref)
+    flags = _with_flag(table, implausible, "shift_implausible")
+    for name in sorted(set(nuclei[implausible])):
+        sel = implausible & (nuclei == name)
+        carrier = hz_to_ppm(0.0, obs[sel], ref[sel])
+        warnings.warn(
+            f"nmr.reference: {int(sel.sum())} {name} spectra have their carrier at "
+            f"{np.median(carrier):,.0f} ppm, outside the plausible +-"
+            f"{plausible_shift_ppm(name):,.0f} ppm (check field_t / proton_frequency_hz, the "
+            "nucleus and the reference); rows flagged shift_implausible",
+            ImplausibleShiftWarning,
+            stacklevel=2,
+        )
     return set_columns(
         table,
         {
+            "flags": flags,
             "reference_frequency_hz": pa.array(ref),
             "reference_frequency_hz_err": pa.array(err),
             "reference": pa.array(what.tolist(), pa.string()),
@@ -172,3 +244,17 @@ def reference(table: pa.Table, params: ReferenceParams) -> pa.Table:
             "x_unit": pa.array(new_unit.tolist(), pa.string()),
         },
     )
+
+
+def _with_flag(table: pa.Table, raised: np.ndarray, flag: str) -> pa.Array:
+    """The ``flags`` column with ``flag`` added (once) where ``raised``."""
+    old = (
+        table.column("flags").to_pylist()
+        if "flags" in table.column_names
+        else [None] * table.num_rows
+    )
+    out = []
+    for flags, up in zip(old, raised, strict=True):
+        kept = [f for f in (flags or []) if f != flag]
+        out.append(kept + [flag] if up else kept)
+    return pa.array(out, pa.list_(pa.string()))

@@ -1,0 +1,394 @@
+"""One campaign.toml for a real lab (issue 11): in-cell 63Cu referencing, per-cell console facts
+and step parameters, parameter groups, validation before ingest, step failures that isolate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hydrofw_campaign.config import parse_campaign
+from hydrofw_campaign.copper import combine_shielding, session_shieldings
+from hydrofw_campaign.pipeline import (
+    _echo_delay,
+    apply_console_facts,
+    merge_params,
+    run_pipeline,
+    step_params,
+    validate_campaign,
+)
+
+import hydrofw
+from hydrofw.cli import main
+from hydrofw.errors import CampaignError
+from hydrofw.nuclei import nucleus
+
+PROTON_HZ = 395.0e6
+AMBIENT_HZ = 104985390.3
+
+BASE = """
+[campaign]
+name = "lab"
+proton_frequency_hz = 395000000.0
+
+[copper_reference]
+nucleus = "63Cu"
+ambient_frequency_hz = 104985390.3
+ambient_frequency_err_hz = 20.0
+
+[[cells]]
+id = "B1"
+kind = "nmr"
+console = "bruker"
+synthesized_at = 2026-01-12T10:00:00Z
+
+[cells.acquisition]
+echo_delay = "full"
+
+[cells.references."1H"]
+kind = "internal_cu"
+compound = "TMS"
+
+[[cells]]
+id = "V1"
+kind = "nmr"
+console = "varian"
+synthesized_at = 2026-01-12T10:00:00Z
+
+[cells.acquisition]
+timezone = "+08:00"
+echo_delay = "tau"
+
+[cells.references."1H"]
+kind = "internal_cu"
+compound = "TMS"
+
+[cells.pipeline.params."relaxation.build"]
+echo_delay = "full"
+"""
+
+
+def _config(text: str = BASE, path: Path | str = "campaign.toml"):
+    return parse_campaign(text, path)
+
+
+# ----------------------------------------------------------------------------- config
+def test_cell_console_facts_and_measured_copper_reference() -> None:
+    config = _config()
+    b1, v1 = config.cells
+    assert b1.acquisition.timezone is None and b1.acquisition.echo_delay == "full"
+    assert v1.acquisition.tzinfo.utcoffset(None) == dt.timedelta(hours=8)
+    assert v1.params == {"relaxation.build": {"echo_delay": "full"}}
+    ref = config.reference("1H", "V1")
+    assert ref.kind == "internal_cu" and ref.measured_cu and ref.shielding == 0.0
+    assert config.copper.ambient_hz("63Cu", PROTON_HZ) == (AMBIENT_HZ, 20.0)
+    # 65Cu scales by the Xi ratio (same Knight shift)
+    hz65, err65 = config.copper.ambient_hz("65Cu", PROTON_HZ)
+    ratio = nucleus("65Cu").xi_percent / nucleus("63Cu").xi_percent
+    assert hz65 == pytest.approx(AMBIENT_HZ * ratio) and err65 == pytest.approx(20.0 * ratio)
+
+
+def test_knight_shift_gives_the_ambient_line() -> None:
+    text = BASE.replace(
+        "ambient_frequency_hz = 104985390.3\nambient_frequency_err_hz = 20.0",
+        "knight_shift_ppm = 2380.0\nknight_shift_err_ppm = 5.0",
+    )
+    hz, err = _config(text).copper.ambient_hz("63Cu", PROTON_HZ)
+    xi = nucleus("63Cu").xi_percent / 100 * PROTON_HZ  # 104.7361 MHz
+    assert hz == pytest.approx(xi * (1 + 2380e-6)) and err == pytest.approx(xi * 5e-6)
+    assert hz == pytest.approx(104.98538e6, abs=50)  # the example's ambient line
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('timezone = "+08:00"', 'timezone = "Mars/Olympus"', "neither a UTC offset"),
+        ('echo_delay = "tau"', 'echo_delay = "half"', "must be one of tau, full"),
+        ("ambient_frequency_err_hz = 20.0", "knight_shift_ppm = 2380.0", "exactly one"),
+        ('[copper_reference]\nnucleus = "63Cu"', '[copper_reference]\nnucleus = "1H"', "63Cu"),
+        ('build"]\necho_delay', 'build"]\necho_dealy', "echo_dealy"),
+    ],
+)
+def test_bad_cell_keys_name_the_line(old: str, new: str, message: str) -> None:
+    text = BASE.replace(old, new)
+    assert text != BASE
+    with pytest.raises(CampaignError, match=message) as info:
+        config = _config(text)
+        validate_campaign(config)
+    assert "campaign.toml:" in str(info.value)
+
+
+def test_measured_copper_needs_the_ambient_line() -> None:
+    text = BASE.replace(
+        '[copper_reference]\nnucleus = "63Cu"\nambient_frequency_hz = 104985390.3\n'
+        "ambient_frequency_err_hz = 20.0\n",
+        "",
+    )
+    with pytest.raises(CampaignError, match=r"copper_reference"):
+        _config(text)
+
+
+def test_iana_zone_and_rule_by_nucleus_only() -> None:
+    config = _config(BASE.replace('"+08:00"', '"Asia/Shanghai"'))
+    assert config.cell("V1").acquisition.tzinfo.utcoffset(dt.datetime(2026, 1, 1)) == (
+        dt.timedelta(hours=8)
+    )
+    assert config.classify(pulse_program="zg", nucleus="63Cu") == "cu_reference"
+    assert config.classify(pulse_program="zg", nucleus="1H") == "fid"
+
+
+# ----------------------------------------------------------------------------- parameters
+def test_a_user_setting_replaces_its_default_group() -> None:
+    text = BASE + '\n[pipeline.params."nmr.diffusion"]\nnumber_density_cm3 = 3.0e23\n'
+    config = _config(text)
+    params = step_params(config, "nmr.diffusion")
+    assert params["number_density_cm3"] == 3.0e23
+    assert "lattice_constant_angstrom" not in params and "formula_units_per_cell" not in params
+    assert params["closest_distance_angstrom"] == 1.0  # another group: the default stays
+    validate_campaign(config)  # accepted (it was refused: density and lattice collided)
+    # a cell layer replaces the campaign's group in turn
+    merged = merge_params(
+        "nmr.diffusion", {"lattice_constant_angstrom": 5.1}, {"number_density_cm3": 3e23},
+        {"lattice_constant_angstrom": 5.0, "formula_units_per_cell": 4},
+    )
+    assert merged == {"lattice_constant_angstrom": 5.0, "formula_units_per_cell": 4}
+
+
+def test_documented_solid_echo_and_cu_reference_params_are_accepted() -> None:
+    text = BASE + (
+        '\n[pipeline.params."solid_echo"]\nline_broadening_hz = 2000.0\n'
+        '\n[pipeline.params."cu_reference"]\nline_broadening_hz = 500.0\n'
+    )
+    config = _config(text)
+    validate_campaign(config)
+    assert step_params(config, "solid_echo")["line_broadening_hz"] == 2000.0
+    assert step_params(config, "solid_echo")["echo"] == "top"
+
+
+def test_unknown_parameter_keeps_its_did_you_mean() -> None:
+    text = BASE + '\n[pipeline.params."nmr.diffusion"]\nnumber_density_cm = 3.0e23\n'
+    with pytest.raises(CampaignError, match="did you mean 'number_density_cm3'") as info:
+        validate_campaign(_config(text))
+    assert "campaign.toml:" in str(info.value)
+    cell = BASE + '\n[cells.pipeline.params."nmr.lineshape"]\nmodle = "voigt"\n'
+    with pytest.raises(CampaignError, match="did you mean 'model'"):
+        validate_campaign(_config(cell))
+
+
+def test_bad_merged_value_is_caught_per_cell() -> None:
+    text = BASE + (
+        '\n[cells.pipeline.params."nmr.diffusion"]\nnumber_density_cm3 = -1.0\n'
+    )
+    with pytest.raises(CampaignError, match="V1.*number_density_cm3|number_density_cm3.*V1"):
+        validate_campaign(_config(text))
+
+
+def test_echo_delay_precedence() -> None:
+    config = _config()
+    # V1: its own step parameter wins over its console facts
+    assert _echo_delay(config, "V1", "varian", "tau") == "full"
+    # B1: console facts
+    assert _echo_delay(config, "B1", "bruker", None) == "full"
+    bare = _config(BASE.replace('echo_delay = "full"\n\n[cells.references', '\n[cells.references'))
+    assert bare.cell("B1").acquisition.echo_delay is None
+    # defaults by format: a Varian tau array holds tau, a Bruker vdlist is used as written
+    assert _echo_delay(bare, "B1", "varian", "tau") == "tau"
+    assert _echo_delay(bare, "B1", "bruker", None) == "full"
+    glob = _config(
+        bare_text := BASE.replace('echo_delay = "full"\n\n[cells.references', "\n[cells.references")
+        + '\n[pipeline.params."relaxation.build"]\necho_delay = "tau"\n'
+    )
+    assert bare_text  # the campaign-wide value still works where a cell sets none
+    assert _echo_delay(glob, "B1", "bruker", None) == "tau"
+    assert _echo_delay(glob, "V1", "varian", "tau") == "full"
+
+
+# ----------------------------------------------------------------------------- console clock
+def test_console_timezone_applies_to_wall_clock_rows_only() -> None:
+    config = _config()
+    wall = dt.datetime(2026, 1, 13, 9, 30, tzinfo=dt.UTC)  # the console showed 09:30 local
+    table = pa.table(
+        {
+            "cell": ["V1", "V1", "B1"],
+            "acquired_at": pa.array([wall, wall, wall], pa.timestamp("us", tz="UTC")),
+            "nucleus": ["1H", "1H", "1H"],
+            "flags": [["acquired_at_local_time"], [], ["acquired_at_local_time"]],
+        }
+    )
+    out = apply_console_facts(table, config).to_pylist()
+    assert out[0]["acquired_at"] == dt.datetime(2026, 1, 13, 1, 30, tzinfo=dt.UTC)
+    assert out[0]["flags"] == ["acquired_at_console_timezone"]
+    assert out[1]["acquired_at"] == wall  # a true UTC clock (epoch) is left alone
+    assert out[2]["acquired_at"] == wall and out[2]["flags"] == ["acquired_at_local_time"]
+
+
+# ----------------------------------------------------------------------------- copper
+def _cu_lines(rows: list[tuple[str, dt.datetime, float, float]]) -> pa.Table:
+    carrier = 104.97e6
+    return pa.table(
+        {
+            "id": [f"line{i}" for i in range(len(rows))],
+            "cell": [r[0] for r in rows],
+            "nucleus": ["63Cu"] * len(rows),
+            "acquired_at": pa.array([r[1] for r in rows], pa.timestamp("us", tz="UTC")),
+            "observe_frequency_hz": [carrier] * len(rows),
+            "peak_hz": [r[2] - carrier for r in rows],
+            "peak_hz_err": [r[3] for r in rows],
+            "flags": [[] for _ in rows],
+        }
+    )
+
+
+def test_session_shielding_with_errors_and_nearest_session() -> None:
+    config = _config()
+    day1 = dt.datetime(2026, 1, 13, 2, 0, tzinfo=dt.UTC)  # 10:00 at +08:00
+    sigma = 100e-6
+    nu = AMBIENT_HZ * (1 - sigma)
+    lines = _cu_lines([("V1", day1, nu - 30.0, 30.0), ("V1", day1, nu + 30.0, 30.0)])
+    day3 = dt.datetime(2026, 1, 15, 3, 0, tzinfo=dt.UTC)
+    sessions = {"V1": {"2026-01-13": day1, "2026-01-15": day3}}
+    values, notes = session_shieldings(config, lines, sessions)
+    assert notes == []
+    own, far = values[("V1", "2026-01-13")], values[("V1", "2026-01-15")]
+    assert own.sigma_dac_ppm == pytest.approx(100.0, abs=1e-6) and own.n_lines == 2
+    # two lines at +-1 sigma: reduced chi^2 = 2 inflates the error of the mean (30/sqrt 2 Hz)
+    stat = 30.0 / math.sqrt(2) * math.sqrt(2.0) / AMBIENT_HZ
+    amb = (1 - sigma) * 20.0 / AMBIENT_HZ
+    assert own.reduced_chi2 == pytest.approx(2.0)
+    assert own.sigma_dac_ppm_err == pytest.approx(math.hypot(stat, amb) * 1e6, rel=1e-6)
+    assert own.flags == () and far.flags == ("nearest_session",)
+    assert far.sigma_dac_ppm == own.sigma_dac_ppm and far.source_session == "2026-01-13"
+    # the session is the console-clock day: 2026-01-13 02:00Z is 10:00 on the 13th at +08:00
+    late = dt.datetime(2026, 1, 13, 20, 0, tzinfo=dt.UTC)  # 04:00 on the 14th at +08:00
+    values, _ = session_shieldings(
+        config, _cu_lines([("V1", late, nu, 10.0)]), {"V1": {"2026-01-14": late}}
+    )
+    assert ("V1", "2026-01-14") in values and values[("V1", "2026-01-14")].flags == ()
+
+
+def test_combine_without_scatter_keeps_the_error() -> None:
+    mean, err, chi2 = combine_shielding(np.array([1.0, 1.0]), np.array([0.1, 0.1]))
+    assert mean == 1.0 and err == pytest.approx(0.1 / math.sqrt(2)) and chi2 == 0.0
+
+
+# ----------------------------------------------------------------------------- whole runs
+def _spectrum_rows(root: Path) -> pa.Table:
+    from hydrofw_nmr.spectral.simulate import fid, table
+
+    rng = np.random.default_rng(3)
+    sw = 200e3
+    sigma = 120e-6
+    xi_h = PROTON_HZ
+    tables = []
+    day0 = dt.datetime(2026, 1, 13, 9, 0, tzinfo=dt.UTC)
+    for day in range(3):
+        when = day0 + dt.timedelta(days=day)
+        h_line = xi_h * (1 - sigma) * (1 + 10e-6) - PROTON_HZ
+        h = table(
+            [fid(4096, sw, [(1.0, h_line, 1350.0)], noise=1e-3, seed=int(rng.integers(1 << 30)))], sw,
+            observe_hz=PROTON_HZ, nucleus="1H", pulse_program="zg", acquired_at=when,
+        )
+        tables.append(_at(h, root / "raw" / "B1" / f"d{day}" / "h"))
+        if day != 1:  # day 1 has no Cu FID: the nearest session is used
+            cu_carrier = 104.97e6
+            cu_line = AMBIENT_HZ * (1 - sigma) - cu_carrier
+            cu = table(
+                [fid(4096, sw, [(1.0, cu_line, 6000.0)], noise=1e-3, seed=int(rng.integers(1 << 30)))], sw,
+                observe_hz=cu_carrier, nucleus="63Cu", pulse_program="zg",
+                acquired_at=when + dt.timedelta(minutes=5),
+            )
+            tables.append(_at(cu, root / "raw" / "B1" / f"d{day}" / "cu"))
+    delays = np.array([1e-4, 3e-4, 1e-3, 3e-3, 1e-2])
+    for name, t1 in (("1H", 1.5e-3), ("139La", 0.4e-3)):
+        fids = [
+            fid(1024, sw, [(1 - math.exp(-d / t1), 0.0, 1000.0)], noise=1e-3, seed=int(rng.integers(1 << 30)))
+            for d in delays
+        ]
+        series = table(
+            fids, sw, observe_hz=PROTON_HZ if name == "1H" else 55.95e6, nucleus=name,
+            pulse_program="satrec", acquired_at=day0, array_unit="s",
+        )
+        series = series.set_column(
+            series.column_names.index("array_value"), "array_value", pa.array(delays)
+        ).set_column(
+            series.column_names.index("increment"), "increment", pa.array(range(len(delays)))
+        )
+        tables.append(_at(series, root / "raw" / "B1" / "d0" / f"satrec_{name}"))
+    return pa.concat_tables(tables, promote_options="default")
+
+
+def _at(t: pa.Table, path: Path) -> pa.Table:
+    i = t.column_names.index("source_path")
+    return t.set_column(i, "source_path", pa.array([str(path)] * t.num_rows))
+
+
+def test_campaign_with_la_t1_completes_with_cu_referencing(tmp_path: Path) -> None:
+    """A 139La T1 series beside the 1H one: the run completes, the La diffusion row is flagged;
+    the daily 63Cu FIDs give sigma_DAC per session, applied with its error to the 1H shift."""
+    pytest.importorskip("hydrofw_nmr")
+    root = tmp_path / "lab"
+    (root / "raw" / "B1").mkdir(parents=True)
+    text = BASE.split("[[cells]]\nid = \"V1\"")[0]
+    (root / "campaign.toml").write_text(text)
+    store = hydrofw.open_store(tmp_path / "store")
+    store.write(_spectrum_rows(root))
+    results = run_pipeline(store, root)
+    diffusion = {r["nucleus"]: r for r in results.tables["diffusion"].to_pylist()}
+    assert diffusion["139La"]["flags"] == ["nucleus_not_spin_half"]
+    assert diffusion["139La"]["d_cm2_s"] is None
+    assert diffusion["1H"]["d_hbar_cm2_s"] > 0 and diffusion["1H"]["d_planck_h_cm2_s"] > 0
+    assert any("nucleus_not_spin_half" in n for n in results.notes)
+    shield = results.tables["dac_shielding"].to_pylist()
+    by_day = {r["session"]: r for r in shield}
+    assert set(by_day) == {"2026-01-13", "2026-01-14", "2026-01-15"}
+    assert by_day["2026-01-14"]["flags"] == ["nearest_session"]
+    for r in shield:
+        assert r["sigma_dac_ppm"] == pytest.approx(120.0, abs=4 * r["sigma_dac_ppm_err"])
+        assert r["sigma_dac_ppm_err"] >= 20.0 / AMBIENT_HZ * 1e6 * 0.99  # ambient error in
+    lines = [r for r in results.tables["lineshape"].to_pylist() if r["nucleus"] == "1H"]
+    assert len(lines) == 3
+    for r in lines:
+        assert r["peak_ppm"] == pytest.approx(10.0, abs=4 * r["peak_ppm_err"])
+        assert r["peak_ppm_err"] >= 0.19  # includes the ambient reference error (0.19 ppm)
+    day14 = [r for r in lines if r["acquired_at"].day == 14]
+    assert len(day14) == 1 and "nearest_session" in day14[0]["flags"]
+
+
+def test_validation_comes_before_any_raw_file_is_read(tmp_path: Path, monkeypatch) -> None:
+    import hydrofw.pipeline as core
+
+    root = tmp_path / "lab"
+    (root / "raw" / "B1").mkdir(parents=True)
+    (root / "raw" / "B1" / "junk.txt").write_text("not data")
+    (root / "campaign.toml").write_text(
+        BASE + '\n[pipeline.params."nmr.diffusion"]\nnumber_density_cm = 3e23\n'
+    )
+
+    def no_discover(*args, **kwargs):
+        raise AssertionError("raw/ was read before campaign.toml was validated")
+
+    monkeypatch.setattr(core, "discover", no_discover)
+    with pytest.raises(CampaignError, match="number_density_cm"):
+        hydrofw.run(root)
+
+
+def test_no_campaign_toml_is_said_on_stderr(tmp_path: Path, capsys) -> None:
+    root = tmp_path / "lab"
+    (root / "raw").mkdir(parents=True)
+    assert main(["run", str(root)]) == 0
+    err = capsys.readouterr().err
+    assert "no campaign.toml" in err and "ingested only" in err
+
+
+def test_hydrofw_campaign_validate_hook(tmp_path: Path) -> None:
+    from hydrofw_campaign.plugin import hydrofw_campaign_validate
+
+    assert "no campaign.toml" in hydrofw_campaign_validate(campaign_dir=tmp_path)[0]
+    (tmp_path / "campaign.toml").write_text(BASE)
+    assert hydrofw_campaign_validate(campaign_dir=tmp_path) == []
+    (tmp_path / "campaign.toml").write_text(BASE.replace('"+08:00"', '"+8 hours"'))
+    with pytest.raises(CampaignError, match="timezone"):
+        hydrofw_campaign_validate(campaign_dir=tmp_path)
