@@ -181,3 +181,20 @@ def test_resistivity_only_in_ohm_cm_is_refused(tmp_path: Path) -> None:
     path.write_text(content)
     with pytest.raises(FormatError, match="no resistance"):
         list(ppms.read(FileSource(path)))
+
+
+def test_truncated_last_line_is_dropped_and_flagged(real_data: Path, tmp_path: Path) -> None:
+    """A MultiVu file cut mid-line (MultiVu stopped mid-write): the cut line is never parsed,
+    the record says where the file was cut; the rest reads as the file cut at the line end."""
+    data = (real_data / FINE).read_bytes().rstrip(b"\r\n")
+    start = data.rfind(b"\n") + 1
+    last = data[start:]
+    cut = data[: start + len(last) // 2]  # half of the last row, a number cut in two
+    (tmp_path / "cut.dat").write_bytes(cut)
+    (tmp_path / "whole.dat").write_bytes(data[:start])
+    got = hydrofw.read(tmp_path / "cut.dat", format="ppms")
+    ref = hydrofw.read(tmp_path / "whole.dat", format="ppms")
+    for k in range(got.num_rows):
+        assert f"truncated:{start}" in got.column("flags")[k].as_py()
+        assert got.column("resistance_ohm")[k].as_py() == ref.column("resistance_ohm")[k].as_py()
+    assert not any(f.startswith("truncated") for f in ref.column("flags")[0].as_py())

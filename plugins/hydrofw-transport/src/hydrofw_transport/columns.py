@@ -7,6 +7,11 @@ standard deviation, a range or a phase are penalised so that ``Setpoint (K)`` or
 (``columns={"temperature": "Tsample", "resistance": "R2"}``, names or 0-based indices) and unit
 overrides (``units={"resistance": "kOhm"}``) replace the guess. A separate ``Date`` column
 (LabVIEW spreadsheets write date and time of day apart) takes the role ``date``.
+Current reversal: columns named like ``V+``/``V-`` (``Vplus``, ``V(+I)``, ``Voltage pos``) and
+``I+``/``I-`` take the roles ``voltage_plus``, ``voltage_minus``, ``current_plus``,
+``current_minus``; when both voltages and both currents (or one ``excitation`` current) are
+there, R = (V+ - V-) / (I+ - I-) (or / 2 I) replaces any guessed resistance column. Repeated
+names (``N/A`` x 20) are kept apart by position (flag ``duplicate_column_names``).
 """
 
 from __future__ import annotations
@@ -22,13 +27,30 @@ from .units import Unit, split_unit, unit_scale
 
 __all__ = ["ROLES", "Column", "ColumnMap", "identify_columns"]
 
-ROLES = ("date", "time", "temperature", "resistance", "excitation", "frequency")
+ROLES = (
+    "date", "time", "temperature", "resistance", "excitation", "frequency",
+    "voltage_plus", "voltage_minus", "current_plus", "current_minus",
+)  # fmt: skip
+#: current-reversal roles: R = (V+ - V-) / (I+ - I-) (or / (2 I) with one current column)
+REVERSAL = ("voltage_plus", "voltage_minus", "current_plus", "current_minus")
 _REQUIRED = ("temperature", "resistance")
+_PLUS = r"\s*[_ ]?(?:\+|plus|pos|positive|\(\+i\)|\+i)$"
+_MINUS = r"\s*[_ ]?(?:-|minus|neg|negative|\(-i\)|-i)$"
+_REVERSAL_NAMES = {
+    "voltage_plus": re.compile(r"^(?:v|u|voltage|volt)" + _PLUS),
+    "voltage_minus": re.compile(r"^(?:v|u|voltage|volt)" + _MINUS),
+    "current_plus": re.compile(r"^(?:i|current)" + _PLUS),
+    "current_minus": re.compile(r"^(?:i|current)" + _MINUS),
+}
 _DEFAULT_UNIT = {
     "temperature": Unit("K", "temperature", 1.0),
     "resistance": Unit("Ohm", "resistance", 1.0),
     "excitation": Unit("A", "current", 1.0),
     "frequency": Unit("Hz", "frequency", 1.0),
+    "voltage_plus": Unit("V", "voltage", 1.0),
+    "voltage_minus": Unit("V", "voltage", 1.0),
+    "current_plus": Unit("A", "current", 1.0),
+    "current_minus": Unit("A", "current", 1.0),
 }
 _KIND = {
     "date": "time",
@@ -37,6 +59,10 @@ _KIND = {
     "resistance": "resistance",
     "excitation": "current",
     "frequency": "frequency",
+    "voltage_plus": "voltage",
+    "voltage_minus": "voltage",
+    "current_plus": "current",
+    "current_minus": "current",
 }
 _PENALTY = {
     "set",
@@ -77,12 +103,21 @@ class ColumnMap:
     """The columns chosen for each role, with flags noting guesses that were ambiguous."""
 
     temperature: Column
-    resistance: Column
+    resistance: Column | None
     time: Column | None = None
     excitation: Column | None = None
     frequency: Column | None = None
     date: Column | None = None
+    voltage_plus: Column | None = None
+    voltage_minus: Column | None = None
+    current_plus: Column | None = None
+    current_minus: Column | None = None
     flags: tuple[str, ...] = ()
+
+    @property
+    def reversal(self) -> bool:
+        """R comes from current-reversal voltages: (V+ - V-) / (I+ - I-)."""
+        return self.resistance is None
 
     def unit(self, role: str) -> Unit:
         """Unit of ``role`` (the header's unit, else the SI default)."""
@@ -98,6 +133,10 @@ def _tokens(name: str) -> list[str]:
 
 def _score(role: str, header: str) -> float:
     name, unit = split_unit(header)
+    if role in _REVERSAL_NAMES:
+        kind = unit.kind if unit is not None else None
+        ok = _REVERSAL_NAMES[role].match(name.strip().lower()) and kind in (None, _KIND[role])
+        return 3.0 if ok else 0.0
     tokens = _tokens(name)
     stem = "".join(tokens)
     kind = unit.kind if unit is not None else None
@@ -155,6 +194,12 @@ def _resolve(key: str, wanted: str | int, headers: Sequence[str], where: str) ->
     for match in (wanted.strip(), wanted.strip().lower()):
         pool = stripped if match == wanted.strip() else [h.lower() for h in stripped]
         if match in pool:
+            if pool.count(match) > 1:
+                raise FormatError(
+                    where,
+                    f"columns[{key!r}] = {wanted!r} names {pool.count(match)} columns; give "
+                    f"its 0-based index instead",
+                )
             return pool.index(match)
     shown = ", ".join(repr(h) for h in stripped) or "none"
     raise FormatError(where, f"columns[{key!r}] = {wanted!r}: no such column (columns: {shown})")
@@ -187,6 +232,9 @@ def identify_columns(
     for role, wanted in columns.items():
         chosen[role] = _resolve(role, wanted, headers, where)
     flags: list[str] = []
+    named = [h.strip().lower() for h in headers if h.strip()]
+    if len(set(named)) < len(named):
+        flags.append("duplicate_column_names")
     taken = set(chosen.values())
     for role in ROLES:
         if role in chosen:
@@ -205,13 +253,24 @@ def identify_columns(
             flags.append(f"ambiguous_{role}_column")
         chosen[role] = scored[0][1]
         taken.add(scored[0][1])
-    missing = [r for r in _REQUIRED if r not in chosen]
+    reversal = {"voltage_plus", "voltage_minus"} <= set(chosen) and (
+        {"current_plus", "current_minus"} <= set(chosen) or "excitation" in chosen
+    )
+    if reversal and "resistance" in chosen and "resistance" not in columns:
+        del chosen["resistance"]  # a guessed R column loses to a complete reversal set
+    elif not reversal:
+        for role in REVERSAL:
+            if role not in columns:
+                chosen.pop(role, None)
+    missing = [r for r in _REQUIRED if r not in chosen and not (r == "resistance" and reversal)]
     if missing:
         shown = ", ".join(repr(h.strip()) for h in headers) or "none"
         raise FormatError(
             where,
             f"no {' or '.join(missing)} column found among the columns ({shown}); "
-            f"name them with columns={{'temperature': ..., 'resistance': ...}}",
+            f"name them with columns={{'temperature': ..., 'resistance': ...}} (or, for "
+            f"current reversal, 'voltage_plus', 'voltage_minus', 'current_plus', "
+            f"'current_minus')",
         )
     built: dict[str, Column] = {}
     for role, index in chosen.items():
@@ -221,4 +280,6 @@ def identify_columns(
         if role in units:
             unit = _unit_override(role, units[role])
         built[role] = Column(index, headers[index].strip(), unit)
+    if "resistance" not in built:
+        built["resistance"] = None  # type: ignore[assignment]
     return ColumnMap(**built, flags=tuple(flags))

@@ -4,6 +4,8 @@ Layout: a ``[Header]`` section of comma-separated keyword lines (``TITLE``, ``BY
 ``FILEOPENTIME``, ``INFO``, ``FIELDGROUP``, ...; ``;`` starts a comment), then ``[Data]``, one
 line of column names and comma-separated rows. Rows may be shorter than the header (MultiVu
 leaves out trailing empty fields) or end with a trailing comma; empty fields are missing values.
+A last line without a line break (MultiVu stopped mid-write) is dropped and its byte offset
+kept (``truncated_at``): readers flag ``truncated:<offset>``; a cut number is never a reading.
 
 Time: ``FILEOPENTIME, <seconds>, <local date>, <local time>`` pairs the time-stamp clock with
 the wall clock of the computer. MPMS and DynaCool MultiVu count Unix seconds (UTC); the PPMS
@@ -26,6 +28,8 @@ import numpy as np
 
 from hydrofw.errors import FormatError, ParameterError
 
+from .truncation import last_line_cut
+
 __all__ = ["MultiVuFile", "parse_multivu", "is_multivu", "TimeAnchor", "time_anchor"]
 
 _FILEOPEN = re.compile(
@@ -47,6 +51,7 @@ class MultiVuFile:
     names: tuple[str, ...]
     numeric: dict[str, np.ndarray]
     text_cells: dict[str, tuple[int, str]]
+    truncated_at: int | None = None  # byte offset of a last line cut mid-write (dropped)
 
     @property
     def application(self) -> str:
@@ -83,6 +88,9 @@ def parse_multivu(data: bytes, where: str) -> MultiVuFile:
         raise FormatError(
             where, "does not start with [Header]: not a Quantum Design MultiVu file", line=1
         )
+    truncated_at = last_line_cut(data)
+    if truncated_at is not None:
+        data = data[:truncated_at]
     lines = _decode(data).lstrip("\ufeff").splitlines()
     header: dict[str, str] = {}
     data_at = None
@@ -101,7 +109,8 @@ def parse_multivu(data: bytes, where: str) -> MultiVuFile:
     if data_at is None:
         raise FormatError(where, "has a [Header] but no [Data] section", line=len(lines) or None)
     if data_at >= len(lines) or not lines[data_at].strip():
-        raise FormatError(where, "has no column names after [Data]", line=data_at + 1)
+        cut = "" if truncated_at is None else f" (the file ends mid-line at byte {truncated_at})"
+        raise FormatError(where, f"has no column names after [Data]{cut}", line=data_at + 1)
     names = tuple(n.strip() for n in next(csv.reader([lines[data_at]])))
     while names and not names[-1]:
         names = names[:-1]
@@ -124,7 +133,8 @@ def parse_multivu(data: bytes, where: str) -> MultiVuFile:
         table.append(row + [""] * (width - len(row)))
         numbers.append(first + k)
     numeric, text_cells = _numeric_columns(names, table, numbers)
-    return MultiVuFile(where, header, names, numeric, text_cells)
+    return MultiVuFile(where, header, names, numeric, text_cells, truncated_at)
+
 
 
 def _numeric_columns(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from hydrofw import hookimpl
 from hydrofw.registry import Processor, Reader
 
-from . import ppms, sim921, tc
+from . import generic, ppms, sim921, tc
 
 
 @hookimpl
@@ -22,6 +22,18 @@ def hydrofw_register_readers(register: Callable[[Reader], None]) -> None:
             formats=("sim921", "rt-log"),
             extensions=sim921.EXTENSIONS,
             url="https://www.thinksrs.com/products/sim921.html",
+        )
+    )
+    register(
+        Reader(
+            name="delimited",
+            table="transport",
+            sniff=generic.sniff,
+            read=generic.read,
+            description="any delimited R(T) log (format='delimited'; delimiter, header_line, "
+            "header_file, columns, skip_bad_lines, current reversal)",
+            formats=("delimited", "labview"),
+            extensions=sim921.EXTENSIONS,
         )
     )
     register(

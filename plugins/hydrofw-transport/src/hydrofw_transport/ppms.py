@@ -25,6 +25,7 @@ from hydrofw.source import Source
 
 from .curves import Trace, curves_from_trace, sweep_options
 from .multivu import MultiVuFile, is_multivu, parse_multivu, time_anchor
+from .truncation import truncation_flag
 from .units import split_unit
 
 __all__ = ["sniff", "read", "FORMAT", "EXTENSIONS"]
@@ -150,6 +151,8 @@ def read(
         flags.extend(anchor.flags)
     if "LogData" in mv.application:
         flags.append("multivu_log_file")
+    if mv.truncated_at is not None:
+        flags.append(truncation_flag(mv.truncated_at))
     app = mv.info("APPNAME") or "MultiVu"
     system = next((s for s in ("DynaCool", "VersaLab", "MPMS", "PPMS") if s in app), "PPMS")
     option = mv.application.split(",")[0].strip() or "MultiVu"

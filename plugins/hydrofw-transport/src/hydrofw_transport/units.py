@@ -30,6 +30,7 @@ _PREFIX = {
 _OHM = re.compile(r"^(?P<p>[nuµμmkKMG]?)(?:ohms?|Ohms?|OHMS?|Ω|Ω)$")
 _AMP = re.compile(r"^(?P<p>[nuµμm]?)(?:A|amps?|Amps?)$")
 _HZ = re.compile(r"^(?P<p>[mkM]?)(?:Hz|hz|HZ)$")
+_VOLT = re.compile(r"^(?P<p>[nuµμm]?)(?:V|volts?|Volts?)$")
 _KELVIN = {"K": 1.0, "k": 1.0, "kelvin": 1.0, "Kelvin": 1.0, "mK": 1e-3, "mk": 1e-3}
 _CELSIUS = {"C", "°C", "degC", "deg C", "celsius", "Celsius", "ºC"}
 _SECOND = {
@@ -57,8 +58,8 @@ _SUFFIXED = re.compile(r"^(?P<name>.*?[A-Za-z0-9])[_\s\-]+(?P<unit>[A-Za-zµμΩ
 
 @attrs.frozen
 class Unit:
-    """A recognised unit: ``kind`` is 'resistance', 'temperature', 'time', 'current' or
-    'frequency'; SI value = raw * ``scale`` + ``offset``."""
+    """A recognised unit: ``kind`` is 'resistance', 'temperature', 'time', 'current',
+    'frequency' or 'voltage'; SI value = raw * ``scale`` + ``offset``."""
 
     text: str
     kind: str
@@ -86,6 +87,9 @@ def unit_scale(text: str) -> Unit | None:
     m = _HZ.match(t)
     if m:
         return Unit(t, "frequency", _PREFIX[m.group("p")])
+    m = _VOLT.match(t)
+    if m:
+        return Unit(t, "voltage", _PREFIX[m.group("p")])
     return None
 
 

@@ -44,6 +44,7 @@ class CleanColumn:
     n_missing: int
     bad_row: int | None = None
     bad_text: str | None = None
+    bad: np.ndarray | None = None  # every unparseable cell (NaN in ``values``)
 
 
 def to_float(array: pa.Array) -> CleanColumn:
@@ -66,11 +67,6 @@ def to_float(array: pa.Array) -> CleanColumn:
     missing = pc.is_in(text, value_set=pa.array(MISSING_MARKERS)).to_numpy(zero_copy_only=False)
     numeric = pc.match_substring_regex(text, _FLOAT).to_numpy(zero_copy_only=False)
     bad = ~(overload | missing | numeric)
-    if bad.any():
-        row = int(np.argmax(bad))
-        return CleanColumn(
-            np.empty(0), np.empty(0, bool), 0, bad_row=row, bad_text=str(array[row].as_py())
-        )
     values = np.full(len(text), np.nan)
     if numeric.any():
         idx = np.flatnonzero(numeric)
@@ -79,4 +75,10 @@ def to_float(array: pa.Array) -> CleanColumn:
         )
     over = np.abs(values) >= OVERFLOW_SENTINEL
     values[over] = np.nan
+    if bad.any():
+        row = int(np.argmax(bad))
+        return CleanColumn(
+            values, overload | over, int(np.count_nonzero(missing)), bad_row=row,
+            bad_text=str(array[row].as_py()), bad=bad,
+        )  # fmt: skip
     return CleanColumn(values, overload | over, int(np.count_nonzero(missing)))
