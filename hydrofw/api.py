@@ -47,24 +47,35 @@ def read_records(
 ) -> Iterator[Record]:
     """Stream the records a reader makes of ``path`` (file, folder or zip), hooks applied."""
     source = open_source(path)
-    reader = choose_reader(source, format)
-    hooks = list(get_registry().record_read_hooks())
+    return _records(source, choose_reader(source, format), options)
+
+
+def _records(source: Source, reader: Reader, options: dict[str, Any]) -> Iterator[Record]:
+    """Records of an opened ``source`` by a chosen ``reader``; plugin hooks are isolated
+    (:meth:`Registry.apply_record_hooks`), any reader failure becomes a hydrofw error naming
+    the reader and its plugin."""
+    registry = get_registry()
+    where = Path(source.path)
+    named = f"reader {reader.name!r}"
+    plugin = f" (plugin {reader.plugin!r})"
     try:
-        records = reader.read(source, **options)
-        for record in records:
-            for hook in hooks:
-                replaced = hook(record=record, path=Path(source.path), reader=reader.name)
-                record = replaced if replaced is not None else record
-            yield record
+        for record in reader.read(source, **options):
+            yield registry.apply_record_hooks(record, where, reader.name)
     except HydrofwError:
         raise
     except TypeError as exc:
         if "unexpected keyword argument" in str(exc):
             raise ParameterError(f"{source.path}: reader {reader.name!r}: {exc}") from None
-        raise FormatError(source.path, f"reader {reader.name!r} failed: {exc}") from exc
-    except Exception as exc:  # never leak a traceback from deep inside a parser
+        raise FormatError(source.path, f"{named} failed: {exc}{plugin}") from exc
+    except (OverflowError, pa.ArrowException) as exc:
+        raise FormatError(source.path, f"{named}: a value is out of range: {exc}{plugin}") from exc
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # never leak a traceback (or an exit) from inside a parser
+        if isinstance(exc, GeneratorExit):
+            raise
         raise FormatError(
-            source.path, f"reader {reader.name!r} failed: {type(exc).__name__}: {exc}"
+            source.path, f"{named} failed: {type(exc).__name__}: {exc}{plugin}"
         ) from exc
 
 
@@ -72,17 +83,19 @@ def read(path: str | os.PathLike[str], format: str | None = None, **options: Any
     """Read raw instrument data into a validated table (``spectrum`` or ``transport``).
 
     ``format`` names a reader (see ``hydrofw plugins``); when None the format is sniffed.
-    Arrayed acquisitions give one row per increment.
+    Arrayed acquisitions give one row per increment. The source is opened and sniffed once.
     """
     source = open_source(path)
     reader = choose_reader(source, format)
-    records = list(read_records(source, reader.name, **options))
+    records = list(_records(source, reader, options))
     if not records:
         return empty(reader.table)
     try:
         return to_table(records)
     except ValidationError as exc:
         raise FormatError(source.path, str(exc)) from None
+    except (OverflowError, pa.ArrowException) as exc:
+        raise FormatError(source.path, f"a value does not fit its column: {exc}") from None
 
 
 def _json_default(value: Any) -> Any:

@@ -8,6 +8,7 @@ not descended into. Files that no reader claims are listed as skipped with the r
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,28 +38,73 @@ class Dataset:
     cell: str | None
 
 
-def discover(raw_dir: Path) -> tuple[list[Dataset], list[tuple[Path, str]]]:
-    """Datasets under ``raw_dir`` and the skipped files with the reason."""
+def discover(
+    raw_dir: Path, *, boundary: Path | None = None, follow_symlinks: bool = False
+) -> tuple[list[Dataset], list[tuple[Path, str]]]:
+    """Datasets under ``raw_dir`` and the skipped entries with the reason.
+
+    Hostile trees: a symlink is followed only when its target stays inside ``boundary`` (the
+    campaign folder; default ``raw_dir``) unless ``follow_symlinks``; a folder already visited
+    (a symlink loop) is skipped; FIFOs, devices and sockets are skipped, never opened.
+    """
     registry = get_registry()
     found: list[Dataset] = []
     skipped: list[tuple[Path, str]] = []
+    inside = (boundary or raw_dir).resolve()
+    seen: set[tuple[int, int]] = set()
 
     def best(path: Path) -> Reader | None:
         ranked = registry.sniff(FileSource(path))
         return ranked[0][1] if ranked and ranked[0][0] >= _MIN_CONFIDENCE else None
 
+    def admissible(entry: Path) -> os.stat_result | None:
+        if entry.is_symlink():
+            try:
+                target = entry.resolve(strict=True)
+            except (OSError, RuntimeError):
+                skipped.append((entry, "broken or looping symlink; not followed"))
+                return None
+            if not follow_symlinks and not target.is_relative_to(inside):
+                skipped.append(
+                    (entry, "symlink leads outside the campaign folder; not followed")
+                )
+                return None
+        try:
+            st = entry.stat()
+        except OSError as exc:
+            skipped.append((entry, f"cannot stat ({exc.strerror})"))
+            return None
+        if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+            skipped.append((entry, "not a regular file or folder (FIFO, device or socket)"))
+            return None
+        if stat.S_ISDIR(st.st_mode) and (st.st_dev, st.st_ino) in seen:
+            skipped.append((entry, "folder already visited (symlink loop); not descended"))
+            return None
+        return st
+
     def walk(folder: Path) -> None:
-        for entry in sorted(folder.iterdir()):
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as exc:
+            skipped.append((folder, f"cannot list folder ({exc.strerror})"))
+            return
+        for entry in entries:
             if entry.name.startswith("."):
+                continue
+            st = admissible(entry)
+            if st is None:
                 continue
             reader = best(entry)
             if reader is not None:
                 found.append(Dataset(entry, reader.name, _cell_of(entry, raw_dir)))
-            elif entry.is_dir():
+            elif stat.S_ISDIR(st.st_mode):
+                seen.add((st.st_dev, st.st_ino))
                 walk(entry)
             else:
                 skipped.append((entry, "no reader recognises this file"))
 
+    root = raw_dir.stat()
+    seen.add((root.st_dev, root.st_ino))
     walk(raw_dir)
     return found, skipped
 
@@ -78,6 +124,10 @@ def read_dataset(ds: Dataset) -> pa.Table | str | None:
         return to_table(records) if records else None
     except HydrofwError as exc:
         return str(exc)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # one dataset never ends the campaign
+        return f"{ds.path}: reader {ds.reader!r} failed: {type(exc).__name__}: {exc}"
 
 
 def _dask_map(datasets: list[Dataset]) -> Iterator[tuple[Dataset, pa.Table | str | None]]:
@@ -159,7 +209,7 @@ def run(
     store_dir = Path(store) if store is not None else root / "store"
     report_dir = Path(report) if report is not None else root / "report"
     st = open_store(store_dir)
-    datasets, skipped = discover(raw)
+    datasets, skipped = discover(raw, boundary=root)
     added, failed = ingest(datasets, st, progress=progress, executor=executor)
     summary: dict[str, Any] = {
         "campaign": str(root),
@@ -170,7 +220,16 @@ def run(
         "skipped": [(str(p), why) for p, why in skipped],
         "failed": [(str(p), why) for p, why in failed],
     }
-    get_registry().pm.hook.hydrofw_campaign_ingested(
-        store=st, campaign_dir=root, report_dir=report_dir, summary=summary
+    registry = get_registry()
+    registry.call_hook(
+        "hydrofw_campaign_ingested",
+        reraise=(HydrofwError,),
+        store=st,
+        campaign_dir=root,
+        report_dir=report_dir,
+        summary=summary,
     )
+    # every plugin that failed to load, or failed when called during this run (named with the
+    # hook): the CLI lists them and exits non-zero
+    summary["plugin_failures"] = registry.problems()
     return summary

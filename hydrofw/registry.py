@@ -1,8 +1,11 @@
 """Plugin discovery and the registry of readers, processors and exporters.
 
 Plugins are found through entry points in the group ``hydrofw`` (loaded lazily, once, on first
-use). A plugin that fails to import or raises inside a registry hook is recorded as *broken*
-with its error and skipped; the others keep working. Two plugins registering the same name make
+use). A plugin that fails to import or raises (or calls ``sys.exit``) inside a registry hook is
+recorded as *broken* with its error and skipped; the others keep working. A plugin whose event
+hook (``hydrofw_record_read``, campaign hooks) raises when called is marked *failed*, named with
+the hook, unregistered, and the work goes on without it (:meth:`Registry.call_hook`,
+:meth:`Registry.apply_record_hooks`); :attr:`Registry.failures` lists what happened. Two plugins registering the same name make
 that name unusable, with an error naming both; everything else keeps working.
 ``HYDROFW_LOAD_PLUGINS=a,b`` loads exactly the named entry points (empty: none but built-ins).
 """
@@ -110,7 +113,7 @@ class PluginInfo:
     name: str
     distribution: str | None = None
     version: str | None = None
-    status: str = "ok"  # "ok" or "broken"
+    status: str = "ok"  # "ok", "broken" (at load) or "failed" (a hook raised when called)
     error: str | None = None
     readers: list[str] = attrs.field(factory=list)
     processors: list[str] = attrs.field(factory=list)
@@ -138,6 +141,8 @@ class Registry:
         self.processors: dict[str, Processor] = {}
         self.exporters: dict[str, Exporter] = {}
         self.conflicts: dict[str, tuple[str, ...]] = {}
+        #: (plugin, hook, error) of every plugin failure at call time, in order.
+        self.failures: list[tuple[str, str, str]] = []
         from . import builtin
 
         self.add_plugin(builtin, "hydrofw", distribution="hydrofw", version=_version("hydrofw"))
@@ -155,7 +160,9 @@ class Registry:
             version = ep.dist.version if ep.dist is not None else None
             try:
                 obj = ep.load()
-            except Exception as exc:  # a broken plugin must not break the others
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # a broken plugin (even sys.exit) must not break others
                 self._broken(PluginInfo(ep.name, dist, version), exc, "failed to import")
                 continue
             self.add_plugin(obj, ep.name, distribution=dist, version=version)
@@ -175,7 +182,9 @@ class Registry:
             return info
         try:
             self.pm.register(plugin, name=name)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             self._broken(info, exc, "was rejected by the plugin manager")
             return info
         self.plugins[name] = info
@@ -204,7 +213,9 @@ class Registry:
 
         try:
             impl.function(**{a: register for a in impl.argnames if a == "register"})
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             self._broken(info, exc, f"raised in {hook}")
             return False
         table: dict[str, Any] = getattr(self, kind)
@@ -226,12 +237,16 @@ class Registry:
 
         try:
             impl.function(**{a: register_schema for a in impl.argnames if a == "register"})
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             self._broken(info, exc, "raised in hydrofw_register_schemas")
 
-    def _broken(self, info: PluginInfo, exc: BaseException | None, what: str) -> None:
+    def _broken(
+        self, info: PluginInfo, exc: BaseException | None, what: str, status: str = "broken"
+    ) -> None:
         detail = f"{type(exc).__name__}: {exc}" if exc is not None else ""
-        info.status = "broken"
+        info.status = status
         info.error = f"{what}: {detail}" if detail else what
         # Drop whatever the plugin registered before it failed.
         for kind in _KINDS:
@@ -244,10 +259,100 @@ class Registry:
             self.pm.unregister(name=info.name)
         self.plugins[info.name] = info
         warnings.warn(
-            f"hydrofw plugin {info.name!r} is broken and was skipped: {info.error}",
+            f"hydrofw plugin {info.name!r} is {status} and was skipped: {info.error}",
             HydrofwPluginWarning,
             stacklevel=3,
         )
+
+    # -- calling plugin hooks safely ----------------------------------------------------------
+    def fail(self, plugin: str, hook: str, exc: BaseException) -> None:
+        """Mark ``plugin`` failed because ``hook`` raised ``exc`` when called; unregister it
+        (its readers, processors and exporters go too) and record the failure."""
+        info = self.plugins.get(plugin) or PluginInfo(plugin)
+        self._broken(info, exc, f"raised in {hook}", status="failed")
+        self.failures.append((plugin, hook, info.error or ""))
+
+    def problems(self) -> list[dict[str, str]]:
+        """Every plugin that is not working: name, status (broken/failed) and the error, which
+        names the hook or step that failed."""
+        return [
+            {"plugin": p.name, "status": p.status, "error": p.error or ""}
+            for p in self.plugins.values()
+            if p.status != "ok"
+        ]
+
+    def _impls(self, hook: str) -> list[tuple[str, Callable[..., Any], list[str]]]:
+        out = []
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            name = self.pm.get_name(impl.plugin) or impl.plugin_name
+            out.append((name, impl.function, list(impl.argnames)))
+        return out
+
+    def call_hook(
+        self,
+        hook: str,
+        *,
+        firstresult: bool = False,
+        reraise: tuple[type[BaseException], ...] = (),
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Call every implementation of ``hook`` (pluggy order), each isolated: one that raises
+        (or calls ``sys.exit``) marks its plugin failed and the others still run. Exceptions of
+        the ``reraise`` types (e.g. a :class:`HydrofwError` reporting bad campaign data) pass
+        through. Returns the non-None results (only the first when ``firstresult``)."""
+        results: list[Any] = []
+        for name, function, argnames in self._impls(hook):
+            try:
+                result = function(**{a: kwargs[a] for a in argnames if a in kwargs})
+            except (KeyboardInterrupt, *reraise):
+                raise
+            except BaseException as exc:
+                self.fail(name, hook, exc)
+                continue
+            if result is not None:
+                results.append(result)
+                if firstresult:
+                    break
+        return results
+
+    def apply_record_hooks(self, record: Any, path: Any, reader: str) -> Any:
+        """``record`` passed through every ``hydrofw_record_read`` in turn; a hook that raises
+        or returns something that is not a record of the same kind marks its plugin failed
+        and is skipped (the record goes on unchanged)."""
+        for name, function, argnames in self._impls("hydrofw_record_read"):
+            kwargs = {"record": record, "path": path, "reader": reader}
+            try:
+                replaced = function(**{a: kwargs[a] for a in argnames if a in kwargs})
+                if replaced is not None and type(replaced) is not type(record):
+                    raise PluginError(
+                        f"returned {type(replaced).__name__}, not a {type(record).__name__}"
+                    )
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                self.fail(name, "hydrofw_record_read", exc)
+                continue
+            record = replaced if replaced is not None else record
+        return record
+
+    def probe(self) -> None:
+        """Exercise every ``hydrofw_record_read`` once with a small synthetic record, so that
+        `hydrofw plugins` can name a plugin whose per-record hook fails."""
+        import numpy as np
+
+        from .records import Spectrum
+
+        probe = Spectrum(
+            nucleus="1H",
+            observe_frequency_hz=4e8,
+            spectral_width_hz=1e4,
+            re=np.zeros(4),
+            im=np.zeros(4),
+            source_path="<probe>",
+        )
+        from pathlib import Path
+
+        self.apply_record_hooks(probe, Path("<probe>"), "probe")
 
     # -- lookup -------------------------------------------------------------------------------
     def _lookup(self, kind: str, name: str) -> Any:
