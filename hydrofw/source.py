@@ -27,7 +27,17 @@ from zlib import error as zlib_error
 from .errors import FormatError, ReadError
 from .header_values import excerpt
 
-__all__ = ["Source", "FileSource", "ZipSource", "open_source", "MAX_READ_BYTES", "read_margin"]
+__all__ = [
+    "Source",
+    "FileSource",
+    "ZipSource",
+    "open_source",
+    "MAX_READ_BYTES",
+    "read_margin",
+    "member_escapes",
+    "relative_inside",
+    "resolve_inside",
+]
 
 _IGNORED = ("__MACOSX/", ".DS_Store")
 
@@ -400,3 +410,27 @@ def _is_zip(path: Path) -> bool:
         return zipfile.is_zipfile(path)
     except (OSError, ValueError, NotImplementedError, EOFError):
         return False
+
+
+def relative_inside(name: str) -> str | None:
+    """``name`` as a normalised '/'-separated relative path when it stays inside the folder it
+    is relative to, else None: absolute paths, drive letters and ``..`` that climb out
+    (anywhere in the path, with either slash kind) are refused."""
+    unified = str(name).replace("\\", "/").strip()
+    if not unified or unified.startswith("/") or ":" in unified:
+        return None
+    normal = posixpath.normpath(unified)
+    if normal == ".." or normal.startswith("../"):
+        return None
+    return normal
+
+
+def resolve_inside(base: str | os.PathLike[str], name: str) -> Path | None:
+    """``base / name`` when it stays inside ``base`` both as written (see
+    :func:`relative_inside`) and after following symlinks; None otherwise."""
+    rel = relative_inside(name)
+    if rel is None:
+        return None
+    root = Path(base).resolve()
+    target = (root / rel).resolve()
+    return target if target == root or target.is_relative_to(root) else None

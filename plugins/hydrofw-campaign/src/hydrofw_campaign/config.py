@@ -25,9 +25,11 @@ from typing import Any
 import attrs
 
 from hydrofw.errors import CampaignError, HydrofwError
+from hydrofw.header_values import excerpt
 from hydrofw.nuclei import normalize_nucleus, reference_frequency_hz
 from hydrofw.nuclei import nucleus as nuclear_data
 from hydrofw.records import Campaign, Cell
+from hydrofw.source import relative_inside, resolve_inside
 
 from .tomlkeys import KeyLines
 from .tomltable import TomlTable, one_of, positive
@@ -552,7 +554,7 @@ def _cell(t: TomlTable, campaign: str) -> CellConfig:
         "raw_folder",
         str,
         cid,
-        lambda v: None if v and not v.startswith(("/", "..")) else "must be a folder inside raw/",
+        lambda v: None if relative_inside(v) else "must be a folder inside raw/",
     )
     checks = tuple(_pressure(p) for p in t.tables("pressure"))
     refs = t.table("references")
@@ -615,7 +617,9 @@ def _with_csv_pressures(cell: CellConfig, t: TomlTable, root: Path) -> CellConfi
     name = t.data.get("pressure_csv")
     if name is None:
         return cell
-    csv_path = root / name
+    csv_path = resolve_inside(root, name) if isinstance(name, str) else None
+    if csv_path is None:
+        t.fail("pressure_csv", "must name a file inside the campaign folder")
     try:
         text = csv_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -632,7 +636,8 @@ def read_pressure_csv(text: str, path: Path) -> tuple[PressureCheck, ...]:
     fields = reader.fieldnames or []
     for need in ("measured_at", "pressure_gpa"):
         if need not in fields:
-            raise CampaignError(f"{path}:1: column {need!r} missing (header: {', '.join(fields)})")
+            found = excerpt(", ".join(fields))
+            raise CampaignError(f"{path}:1: column {need!r} missing (header: {found})")
     extra = set(fields) - {"measured_at", "pressure_gpa", "pressure_err_gpa", "method"}
     if extra:
         raise CampaignError(f"{path}:1: unknown column {sorted(extra)[0]!r}")
