@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 
 import hydrofw
-from hydrofw.errors import FormatError, ParameterError, ValidationError
+from hydrofw.errors import FormatError, ValidationError
 from hydrofw.ids import content_id, file_sha256
-from hydrofw.nuclei import normalize_nucleus
-from hydrofw.source import Source, open_source
+from hydrofw.header_values import excerpt, to_count, to_size
+from hydrofw.nuclei import resolve_nucleus
+from hydrofw.source import MAX_READ_BYTES, Source, open_source, read_margin
 
 from . import __version__
 from .description import FIELDS, ConsoleFormat, FieldSpec
@@ -31,6 +32,7 @@ __all__ = ["sniff", "read", "READER"]
 
 READER = f"hydrofw-console {__version__}"
 _TEXT_FIELDS = ("experiment", "pulse_program", "nucleus")
+_MAX_HEADER_BYTES = 16 << 20  # a text header file of its own
 
 
 def _magic_ok(fmt: ConsoleFormat, head: bytes) -> bool:
@@ -110,12 +112,17 @@ class _Fields:
         except (ValueError, IndexError):
             number = math.nan
         if not math.isfinite(number):
-            raise self._error(spec, f"{spec.key!r} (for {name}) is not a number: {raw!r}")
+            raise self._error(
+                spec, f"{spec.key!r} (for {name}) is not a number: {excerpt(raw)}"
+            )
         if spec.unit is not None:
             number = to_si(number, spec.unit)
         number *= spec.scale
         if name == "n_scans":
-            return int(number)
+            line = self.header.lines.get(spec.key or "")
+            return to_count(number, where=self.where, key=spec.key or name, line=line)
+        if not math.isfinite(number):
+            raise self._error(spec, f"{spec.key!r} (for {name}) overflows after unit scaling")
         return number
 
     def _time(self, spec: FieldSpec, raw: str) -> dt.datetime:
@@ -129,18 +136,23 @@ class _Fields:
 
 
 def _count(header: ParsedHeader, key: str, where: str) -> int:
+    """A positive count (rows, points), range-checked by :func:`hydrofw.header_values.to_size`."""
     raw = header.values.get(key)
-    try:
-        value = int(float(raw)) if raw is not None else None
-    except (ValueError, OverflowError):
-        value = None
-    if value is None or value < 1:
-        raise FormatError(
-            where,
-            f"header key {key!r} must be a positive count, got {raw!r}",
-            line=header.lines.get(key),
-        )
-    return value
+    if raw is None:
+        raise FormatError(where, f"header key {key!r} (a positive count) is missing")
+    return to_size(raw, where=where, key=key, line=header.lines.get(key), limit=MAX_READ_BYTES)
+
+
+def _expected_bytes(fmt: ConsoleFormat, header: ParsedHeader, where: str) -> int | None:
+    """Data bytes the header announces (None when the point count is the file size)."""
+    spec = fmt.data
+    if spec.points == "file_size":
+        return None
+    rows = _count(header, spec.rows, where) if spec.rows else 1
+    per_point = 1 if spec.layout == "real" else 2
+    offset = header.size_bytes if spec.offset == "header" else int(spec.offset)
+    points = _count(header, spec.points, where)
+    return offset + rows * points * per_point * np.dtype(spec.numpy_dtype).itemsize
 
 
 def _data(
@@ -227,7 +239,9 @@ def read(
         raise FormatError(source.path, f"not a {fmt.name!r} dataset (see {fmt.origin})")
     folder, header_name = found
     where = folder.describe(header_name)
-    header_raw = folder.read_bytes(header_name)
+    data_name = _data_name(fmt, header_name)
+    header_limit = None if data_name == header_name else _MAX_HEADER_BYTES
+    header_raw = folder.read_bytes(header_name, limit=header_limit)
     header = parse_header(
         header_raw,
         where,
@@ -237,20 +251,31 @@ def read(
         encoding=fmt.encoding,
         skip_lines=fmt.skip_lines,
     )
-    data_name = _data_name(fmt, header_name)
-    raw = header_raw if data_name == header_name else folder.read_bytes(data_name)
+    if data_name == header_name:
+        raw = header_raw
+    else:
+        expected = _expected_bytes(fmt, header, where)
+        limit = None if expected is None else expected + read_margin(expected)
+        raw = folder.read_bytes(data_name, limit=limit)
     data, flags = _data(fmt, header, raw, where, folder.describe(data_name))
+    params = dict(header.values)
+    if fmt.end is None and data_name != header_name and header_raw and not header_raw.endswith(
+        b"\n"
+    ):
+        # a header file must end with a newline: without it the last value may be cut short
+        flags += ("truncated",)
+        params["hydrofw.truncated_at_byte"] = str(header_raw.rfind(b"\n") + 1)
     fields = _Fields(fmt, header, where)
     values = {name: fields.get(name) for name in FIELDS}
     raw_nucleus = values.pop("nucleus")
-    try:
-        chosen = normalize_nucleus(nucleus if nucleus is not None else raw_nucleus)
-    except ValidationError as exc:
-        if nucleus is not None:
-            raise ParameterError(f"{where}: nucleus={nucleus!r}: {exc}") from None
-        raise FormatError(where, f"{exc}; read it with nucleus='1H' (or the right one)") from None
-    if nucleus is not None and chosen != raw_nucleus:
-        flags += ("nucleus_overridden",)
+    observe_hz = values.get("observe_frequency_hz")
+    chosen, nucleus_flags = resolve_nucleus(
+        raw_nucleus or None,
+        observe_hz if observe_hz is not None else math.nan,
+        where,
+        override=nucleus,
+    )
+    flags += nucleus_flags
     sw_hz, dwell_s = values.pop("spectral_width_hz"), values.pop("dwell_s")
     if dwell_s is None or dwell_s <= 0:
         dwell_s = 1.0 / sw_hz if sw_hz else None
@@ -281,7 +306,7 @@ def read(
                 format=fmt.reader_name,
                 reader=READER,
                 flags=flags,
-                parameters=header.values,
+                parameters=params,
                 increment=k if data.shape[0] > 1 else None,
                 array_variable=fmt.data.array.variable if fmt.data.array else None,
                 array_value=array[k] if array else None,
