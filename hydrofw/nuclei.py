@@ -17,7 +17,8 @@ IUPAC gives no Xi, ``xi_percent`` is the bare ratio |gamma / gamma(1H)| x 100 an
 Nucleus inference (:func:`infer_nucleus`): the ratio observe / 1H frequency is compared with Xi
 of every isotope; a nucleus is accepted when it is the only one within :data:`XI_TOLERANCE`
 (relative, 0.5 % = 5000 ppm: covers the chemical and Knight shifts of most nuclei but not the
-far ends of 195Pt or 207Pb shift ranges).
+far ends of 195Pt or 207Pb shift ranges). Isotopes with an IUPAC Xi win over those with only a
+bare gamma ratio (the lanthanides: paramagnetic, rarely observed, no reference compound).
 """
 
 from __future__ import annotations
@@ -227,15 +228,23 @@ def infer_nucleus(
     :data:`STANDARD_PROTON_FREQUENCIES_HZ` (with ``standard_tolerance``). Returns ``(symbols, basis)``, ``basis`` being
     ``"file"`` or ``"standard magnets"``; one symbol means a unique match.
     """
-    found = nucleus_candidates(observe_frequency_hz, proton_bases_hz, tolerance)
+    found = _preferred(nucleus_candidates(observe_frequency_hz, proton_bases_hz, tolerance))
     if found:
-        return [s for s, _ in found], "file"
+        return found, "file"
     if standard_magnets:
-        found = nucleus_candidates(
-            observe_frequency_hz, STANDARD_PROTON_FREQUENCIES_HZ, standard_tolerance
+        found = _preferred(
+            nucleus_candidates(
+                observe_frequency_hz, STANDARD_PROTON_FREQUENCIES_HZ, standard_tolerance
+            )
         )
-        return [s for s, _ in found], "standard magnets"
+        return found, "standard magnets"
     return [], "file"
+
+
+def _preferred(found: list[tuple[str, float]]) -> list[str]:
+    """Candidates with an IUPAC Xi when there are any, else all (closest first)."""
+    recommended = [s for s, _ in found if NUCLEI[s].xi_recommended]
+    return recommended or [s for s, _ in found]
 
 
 def _header_symbol(raw: str | None, *, tabulated: bool) -> str | None:
