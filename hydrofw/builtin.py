@@ -7,15 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from .atomic import atomic_path
+from .csdm import export_csdm
+from .csvexport import export_csv
 from .errors import ExportError
 from .hookspec import hookimpl
+from .parquetmeta import with_column_metadata
 from .registry import Exporter
-from .schema import identify
 
 
 def export_parquet(
@@ -25,62 +26,66 @@ def export_parquet(
     compression: str = "zstd",
     row_group_size: int | None = None,
 ) -> None:
-    """Parquet with the schema metadata (``hydrofw.schema``), readable by DuckDB, polars, Spark."""
+    """Parquet with the schema metadata (``hydrofw.schema``) and every column's unit and
+    description (Arrow field metadata, and ``hydrofw.unit.<column>`` file key-value metadata
+    for readers without Arrow: DuckDB, polars, Spark)."""
     with atomic_path(destination) as tmp:
-        pq.write_table(table, tmp, compression=compression, row_group_size=row_group_size)
+        pq.write_table(
+            with_column_metadata(table), tmp, compression=compression,
+            row_group_size=row_group_size,
+        )
 
 
 def export_arrow(table: pa.Table, destination: str | os.PathLike[str]) -> None:
-    """Arrow IPC file format (Feather v2), schema metadata included."""
+    """Arrow IPC file format (Feather v2), schema and field metadata included."""
     with atomic_path(destination) as tmp, ipc.new_file(str(tmp), table.schema) as writer:
         writer.write_table(table)
 
 
-def export_csv(table: pa.Table, destination: str | os.PathLike[str]) -> None:
-    """CSV of a table of scalar columns (result tables). Array columns are refused."""
-    nested = [f.name for f in table.schema if _is_array(f.type)]
-    if nested:
-        name = (identify(table) or ("table", 0))[0]
-        raise ExportError(
-            f"{destination}: CSV holds scalar columns only; table {name!r} has array or map "
-            f"columns {', '.join(nested)} (export it as parquet or arrow)"
-        )
-    flat = table.select(
-        [f.name for f in table.schema if not pa.types.is_list(f.type)]
-    ).combine_chunks()
-    lists = [f.name for f in table.schema if pa.types.is_list(f.type)]
-    for name in lists:  # list<string> (ids, flags): joined with ';'
-        joined = pa.array([";".join(v or []) for v in table.column(name).to_pylist()])
-        flat = flat.append_column(name, joined)
-    with atomic_path(destination) as tmp:
-        pacsv.write_csv(flat, tmp)
-
-
-def _is_array(t: pa.DataType) -> bool:
-    if pa.types.is_map(t) or pa.types.is_struct(t):
-        return True
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return not pa.types.is_string(t.value_type)
-    return False
-
-
-_EXPORTERS: list[tuple[str, Callable[..., None], tuple[str, ...], str]] = [
-    ("parquet", export_parquet, (".parquet", ".pq"), "Apache Parquet (zstd), any table"),
-    ("arrow", export_arrow, (".arrow", ".feather", ".ipc"), "Arrow IPC file, any table"),
-    ("csv", export_csv, (".csv",), "CSV, tables of scalar columns (results)"),
+_EXPORTERS: list[tuple[str, Callable[..., None], tuple[str, ...], tuple[str, ...], str]] = [
+    ("parquet", export_parquet, (".parquet", ".pq"), ("*",), "Apache Parquet (zstd), any table"),
+    ("arrow", export_arrow, (".arrow", ".feather", ".ipc"), ("*",), "Arrow IPC file, any table"),
+    (
+        "csv",
+        export_csv,
+        (".csv",),
+        ("*",),
+        "CSV, any table; array columns in long form in <name>.arrays.csv",
+    ),
+    (
+        "csdm",
+        export_csdm,
+        (".csdf",),
+        ("spectrum",),
+        "CSDM (csdmpy, mrsimulator), spectra; one .csdf per row",
+    ),
 ]
 
 
 @hookimpl
 def hydrofw_register_exporters(register: Callable[[Exporter], None]) -> None:
-    for name, fn, ext, desc in _EXPORTERS:
-        register(Exporter(name=name, export=fn, extensions=ext, description=desc))
+    for name, fn, ext, tables, desc in _EXPORTERS:
+        register(Exporter(name=name, export=fn, extensions=ext, tables=tables, description=desc))
 
 
-def exporter_for_path(path: str | os.PathLike[str]) -> str | None:
-    """Name of the built-in exporter matching a file extension, or None."""
+def exporter_for_path(path: str | os.PathLike[str], *, strict: bool = False) -> str | None:
+    """Name of the exporter (built-in or a plugin's) whose extensions match ``path``; None, or
+    with ``strict`` an :class:`ExportError` listing the known extensions, when none does."""
+    from .registry import get_registry
+
     suffix = Path(path).suffix.lower()
-    for name, _fn, ext, _desc in _EXPORTERS:
-        if suffix in ext:
-            return name
+    known: dict[str, str] = {}
+    for name, _fn, ext, _tables, _desc in _EXPORTERS:
+        known.update(dict.fromkeys(ext, name))
+    for name, exporter in sorted(get_registry().exporters.items()):
+        for e in exporter.extensions:
+            known.setdefault(e.lower() if e.startswith(".") else f".{e.lower()}", name)
+    if suffix in known:
+        return known[suffix]
+    if strict:
+        listing = ", ".join(f"{e} ({n})" for e, n in sorted(known.items()))
+        raise ExportError(
+            f"{path}: unknown output extension {suffix or '(none)'!r}; known: {listing} "
+            "(or name an exporter with --exporter)"
+        )
     return None
