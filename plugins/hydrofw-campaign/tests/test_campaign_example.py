@@ -374,8 +374,9 @@ def test_h2_sits_under_every_1h_acquisition() -> None:
     assert (data[0] * rot).real == pytest.approx(truth["snr_total_time_domain"], abs=4)
     assert abs((data[0] * rot).imag) < 4
     k = 60  # 60 us at 1 MHz: H2 and residue have decayed
+    t_k = k * 1e-6
     hydride = truth["snr_time_domain"] * np.exp(
-        2j * np.pi * truth["offset_from_carrier_hz"] * k * 1e-6 - np.pi * truth["fwhm_hz"] * k * 1e-6)
+        2j * np.pi * truth["offset_from_carrier_hz"] * t_k - np.pi * truth["fwhm_hz"] * t_k)
     assert abs(data[k] * rot - hydride) < 4
     sat = b.satrec()
     t0 = sat.acquisition.data[:, 0] * np.exp(-1j * sat.truth["receiver_phase_rad"])

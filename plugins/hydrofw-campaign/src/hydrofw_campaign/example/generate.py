@@ -24,12 +24,12 @@ from .tecmag import TNT_DELAY_TABLE, write_tnt
 from .toml_text import campaign_toml
 from .transport import simulate_sweeps, write_ppms_dat, write_sim921_labview, write_sim921_python
 from .truth import (
+    CU_AMBIENT_ERR_HZ,
     NMR_DAYS,
     PAKE_DAYS,
     PROTON_FREQUENCY_HZ,
     RELAXATION_DAYS,
     TRANSPORT_DAYS,
-    CU_AMBIENT_ERR_HZ,
     NmrCellTruth,
     TransportCellTruth,
     cu_ambient_frequency_hz,

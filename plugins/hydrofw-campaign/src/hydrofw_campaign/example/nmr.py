@@ -45,7 +45,14 @@ from .receiver import DigitalFilterReceiver, bruker_decimation
 from .signals import gaussian_decay, gaussian_support_s, pake_decay
 from .truth import LA_CARRIER_HZ, PROTON_FREQUENCY_HZ, NmrCellTruth, snr_ratio_per_h_over_la
 
-__all__ = ["Experiment", "NmrSettings", "SETTINGS", "settings_for", "DayBuilder", "SOLID_ECHO_TAU_S"]
+__all__ = [
+    "Experiment",
+    "NmrSettings",
+    "SETTINGS",
+    "settings_for",
+    "DayBuilder",
+    "SOLID_ECHO_TAU_S",
+]
 
 #: half echo time of the solid echo (s)
 SOLID_ECHO_TAU_S = 10e-6
@@ -76,11 +83,23 @@ SETTINGS = {
     "la_fid": NmrSettings("139La", "fid", 500e3, 512, 16384, 203.0, 0.02),
     "cu_fid": NmrSettings("63Cu", "fid", 200e3, 256, 256, 64.0, 0.02),
     "h_satrec": NmrSettings(
-        "1H", "satrec", 200e3, 256, 64, 8.0, 0.05,
+        "1H",
+        "satrec",
+        200e3,
+        256,
+        64,
+        8.0,
+        0.05,
         (50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2e-3, 4e-3, 8e-3),
     ),
     "h_hahn": NmrSettings(
-        "1H", "hahn", 200e3, 256, 64, 8.0, 0.05,
+        "1H",
+        "hahn",
+        200e3,
+        256,
+        64,
+        8.0,
+        0.05,
         (25e-6, 50e-6, 100e-6, 200e-6, 400e-6, 700e-6, 1.0e-3, 1.5e-3),
     ),
     "h_solid_echo": NmrSettings("1H", "solid_echo", 2e6, 1024, 256, 16.0, 0.05),
@@ -91,11 +110,13 @@ def settings_for(console: ConsoleSpec) -> dict[str, NmrSettings]:
     """The settings on ``console``: its 1H spectral width and points for FIDs and series."""
     out = dict(SETTINGS)
     sw = console.h_spectral_width_hz
-    out["h_fid"] = attrs.evolve(SETTINGS["h_fid"], spectral_width_hz=sw,
-                                n_points=console.h_fid_points)
+    out["h_fid"] = attrs.evolve(
+        SETTINGS["h_fid"], spectral_width_hz=sw, n_points=console.h_fid_points
+    )
     for key in ("h_satrec", "h_hahn"):
-        out[key] = attrs.evolve(SETTINGS[key], spectral_width_hz=sw,
-                                n_points=console.h_series_points)
+        out[key] = attrs.evolve(
+            SETTINGS[key], spectral_width_hz=sw, n_points=console.h_series_points
+        )
     return out
 
 
@@ -251,20 +272,25 @@ class DayBuilder:
         def model(t: np.ndarray) -> np.ndarray:
             out = np.zeros(t.shape, dtype=np.complex128)
             if before:
-                return rot * hydride * np.exp(2j * np.pi * offsets["residue"] * t) * (
-                    gaussian_decay(t, self.h_fwhm_hz)
+                return (
+                    rot
+                    * hydride
+                    * np.exp(2j * np.pi * offsets["residue"] * t)
+                    * (gaussian_decay(t, self.h_fwhm_hz))
                 )
             if hydride:
                 out += hydride * np.exp(
                     2j * np.pi * offsets["hydride"] * t - np.pi * self.h_fwhm_hz * t
                 )
             if h2:
-                out += h2 * self._h2_pattern(t + h2_shift_s) * np.exp(
-                    2j * np.pi * offsets["h2"] * t
+                out += (
+                    h2 * self._h2_pattern(t + h2_shift_s) * np.exp(2j * np.pi * offsets["h2"] * t)
                 )
             if residue:
-                out += residue * gaussian_decay(t + residue_shift_s, cell.precursor_h_fwhm_hz) * (
-                    np.exp(2j * np.pi * offsets["residue"] * t)
+                out += (
+                    residue
+                    * gaussian_decay(t + residue_shift_s, cell.precursor_h_fwhm_hz)
+                    * (np.exp(2j * np.pi * offsets["residue"] * t))
                 )
             return rot * out
 
@@ -402,8 +428,13 @@ class DayBuilder:
         m = self.snr_h * np.exp(-2 * taus / cell.t2_s)
         models = [
             self._h_model(
-                phase, offsets, hydride=a, h2=self.snr_h2, residue=self.snr_residue,
-                h2_shift_s=2 * tau, residue_shift_s=2 * tau,
+                phase,
+                offsets,
+                hydride=a,
+                h2=self.snr_h2,
+                residue=self.snr_residue,
+                h2_shift_s=2 * tau,
+                residue_shift_s=2 * tau,
             )
             for a, tau in zip(m, taus, strict=True)
         ]

@@ -11,10 +11,10 @@ t = 0 is its time-domain SNR.
   (content outside +-SW/2 folds in unattenuated).
 * :class:`DigitalFilterReceiver` (Bruker DSP): the ADC oversamples at ``DECIM * SW``, a
   linear-phase FIR low-pass (:func:`scipy.signal.firwin`, Kaiser window, cut-off SW/2)
-  filters and decimates (every DECIM-th output of the convolution). Its delay is ``GRPDLY`` output points
-  exactly: t = 0 of the signal sits at point ``GRPDLY``, the points before hold the filter's
-  pre-ringing on the step at t = 0 and the points just after its Gibbs ringing; content outside
-  +-SW/2 is removed.
+  filters and decimates (every DECIM-th output of the convolution). Its delay is ``GRPDLY``
+  output points exactly: t = 0 of the signal sits at point ``GRPDLY``, the points before hold
+  the filter's pre-ringing on the step at t = 0 and the points just after its Gibbs ringing;
+  content outside +-SW/2 is removed.
 * :class:`AnalogFilterReceiver` (Varian/Agilent): an analog Butterworth low-pass of bandwidth
   ``fb`` (simulated at 4x oversampling), then plain sampling at SW, so out-of-band content is
   only attenuated by the filter's roll-off and aliases; the first point is taken
@@ -109,7 +109,7 @@ class DigitalFilterReceiver:
         sigma_in = 1.0 / math.sqrt(float(np.sum(h**2)))
         x = _evaluate(model, t) + _noise(rng, n_in, sigma_in)
         # y[k] = sum_m h[m] x[k D - m]: the full convolution taken every D-th ADC sample
-        y = sps.fftconvolve(x, h)[: n_in : decim]
+        y = sps.fftconvolve(x, h)[:n_in:decim]
         first = pad // decim
         return y[first : first + n_points]
 

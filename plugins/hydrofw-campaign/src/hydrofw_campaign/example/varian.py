@@ -81,9 +81,7 @@ def _procpar(acq: Acquisition) -> dict[str, dict]:
         "dp": "y",
         "date": stamp.strftime("%b %d %Y"),
         "time_run": stamp.strftime("%Y%m%dT%H%M%S"),
-        "time_complete": (stamp + dt.timedelta(seconds=acq.duration_s)).strftime(
-            "%Y%m%dT%H%M%S"
-        ),
+        "time_complete": (stamp + dt.timedelta(seconds=acq.duration_s)).strftime("%Y%m%dT%H%M%S"),
         "operator_": "dacnmr",
         "comment": acq.title,
         "array": "",
