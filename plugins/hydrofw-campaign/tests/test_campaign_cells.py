@@ -242,6 +242,13 @@ def _cu_lines(rows: list[tuple[str, dt.datetime, float, float]]) -> pa.Table:
     )
 
 
+def _sessions(config, rows):
+    from hydrofw_campaign.copper import Sessions
+
+    zones = {c.id: c.acquisition.tzinfo for c in config.cells}
+    return Sessions.from_times([r[0] for r in rows], [r[1] for r in rows], zones)
+
+
 def test_session_shielding_with_errors_and_nearest_session() -> None:
     config = _config()
     day1 = dt.datetime(2026, 1, 13, 2, 0, tzinfo=dt.UTC)  # 10:00 at +08:00
@@ -249,7 +256,7 @@ def test_session_shielding_with_errors_and_nearest_session() -> None:
     nu = AMBIENT_HZ * (1 - sigma)
     lines = _cu_lines([("V1", day1, nu - 30.0, 30.0), ("V1", day1, nu + 30.0, 30.0)])
     day3 = dt.datetime(2026, 1, 15, 3, 0, tzinfo=dt.UTC)
-    sessions = {"V1": {"2026-01-13": day1, "2026-01-15": day3}}
+    sessions = _sessions(config, [("V1", day1), ("V1", day3)])
     values, notes = session_shieldings(config, lines, sessions)
     assert notes == []
     own, far = values[("V1", "2026-01-13")], values[("V1", "2026-01-15")]
@@ -261,12 +268,39 @@ def test_session_shielding_with_errors_and_nearest_session() -> None:
     assert own.sigma_dac_ppm_err == pytest.approx(math.hypot(stat, amb) * 1e6, rel=1e-6)
     assert own.flags == () and far.flags == ("nearest_session",)
     assert far.sigma_dac_ppm == own.sigma_dac_ppm and far.source_session == "2026-01-13"
-    # the session is the console-clock day: 2026-01-13 02:00Z is 10:00 on the 13th at +08:00
-    late = dt.datetime(2026, 1, 13, 20, 0, tzinfo=dt.UTC)  # 04:00 on the 14th at +08:00
-    values, _ = session_shieldings(
-        config, _cu_lines([("V1", late, nu, 10.0)]), {"V1": {"2026-01-14": late}}
-    )
-    assert ("V1", "2026-01-14") in values and values[("V1", "2026-01-14")].flags == ()
+    assert far.sigma_dac_ppm_err == own.sigma_dac_ppm_err  # nothing measured after: no drift
+
+
+def test_nearest_session_error_includes_the_drift() -> None:
+    config = _config()
+    t0 = dt.datetime(2026, 1, 13, 2, 0, tzinfo=dt.UTC)
+    t2 = t0 + dt.timedelta(days=2)
+    t1 = t0 + dt.timedelta(days=0.8)  # no Cu line that day; nearest is t0, 0.8 d away
+    nu0, nu2 = AMBIENT_HZ * (1 - 100e-6), AMBIENT_HZ * (1 - 110e-6)
+    lines = _cu_lines([("V1", t0, nu0, 10.0), ("V1", t2, nu2, 10.0)])
+    values, _ = session_shieldings(config, lines, _sessions(config, [("V1", t0), ("V1", t1), ("V1", t2)]))
+    mid = values[("V1", "2026-01-13#2")] if ("V1", "2026-01-13#2") in values else None
+    mid = mid or values[("V1", "2026-01-14")]
+    base = values[("V1", "2026-01-13")]
+    drift = 10.0 / 2.0 * 0.8  # 5 ppm/day over 0.8 day
+    assert mid.flags == ("nearest_session",) and mid.sigma_dac_ppm == base.sigma_dac_ppm
+    assert mid.sigma_dac_ppm_err == pytest.approx(math.hypot(base.sigma_dac_ppm_err, drift), rel=1e-3)
+
+
+def test_a_session_past_midnight_stays_one() -> None:
+    """Sessions are sittings (gaps < 6 h), named by the console-clock day they start on."""
+    config = _config()
+    start = dt.datetime(2026, 1, 13, 15, 0, tzinfo=dt.UTC)  # 23:00 at +08:00
+    rows = [("V1", start + dt.timedelta(hours=h)) for h in (0, 1, 2, 3)]
+    rows.append(("V1", start + dt.timedelta(days=1)))
+    sessions = _sessions(config, rows)
+    names = [sessions.name("V1", t) for _, t in rows]
+    assert names == ["2026-01-13"] * 4 + ["2026-01-14"]
+    assert sessions.name("B1", start) is None
+    nu = AMBIENT_HZ * (1 - 100e-6)
+    values, _ = session_shieldings(config, _cu_lines([("V1", rows[3][1], nu, 10.0)]), sessions)
+    assert values[("V1", "2026-01-13")].flags == ()  # the Cu line after midnight counts
+    assert values[("V1", "2026-01-14")].flags == ("nearest_session",)
 
 
 def test_combine_without_scatter_keeps_the_error() -> None:

@@ -6,12 +6,15 @@ gives the extra shielding of B0 inside the DAC (physics.md section 5)::
 
     sigma_DAC = 1 - nu_Cu,DAC / nu_Cu,ambient
 
-(the metallic-Cu Knight shift cancels). A *session* is one calendar day of a cell, in the
-console's clock zone (``[cells.acquisition] timezone``; UTC without one). Several Cu lines of a
+(the metallic-Cu Knight shift cancels). A *session* is one sitting of a cell in the magnet: its
+acquisitions with no gap longer than :data:`SESSION_GAP_S` (6 h) between them, so a session that
+runs past midnight stays one. It is named by the calendar day of its first acquisition on the
+console clock (``[cells.acquisition] timezone``; UTC without one). Several Cu lines of a
 session are combined by their weighted mean, the error inflated by sqrt(reduced chi^2) when
 they scatter more than their errors say. The ambient line's error is common to every session
 and is added in quadrature. A session without a Cu line takes the session nearest in time and
-is flagged ``nearest_session``. Cu lines whose lineshape fit failed (flag ``fit_failed``) have
+is flagged ``nearest_session``; its error then includes the drift of sigma_DAC over the time gap,
+estimated from the measured sessions on either side. Cu lines whose lineshape fit failed (flag ``fit_failed``) have
 no reliable position and are left out (named in the run's notes).
 """
 
@@ -29,9 +32,71 @@ from hydrofw.ids import content_id
 
 from .config import COPPER_NUCLEI, CampaignConfig
 
-__all__ = ["Shielding", "session_of", "combine_shielding", "session_shieldings", "to_table"]
+__all__ = [
+    "SESSION_GAP_S",
+    "Sessions",
+    "Shielding",
+    "session_of",
+    "combine_shielding",
+    "session_shieldings",
+    "to_table",
+]
 
 NEAREST = "nearest_session"
+
+#: Longest gap (s) between two acquisitions of one session.
+SESSION_GAP_S = 6 * 3600.0
+
+
+@attrs.frozen
+class Sessions:
+    """The sessions of every cell: ``(first_s, last_s, name, median time)`` sorted by time."""
+
+    by_cell: Mapping[str, tuple[tuple[float, float, str, dt.datetime], ...]]
+
+    @classmethod
+    def from_times(
+        cls,
+        cells: Sequence[str | None],
+        times: Sequence[dt.datetime | None],
+        zones: Mapping[str, dt.tzinfo | None],
+    ) -> Sessions:
+        """Sessions of the acquisitions (``cells[i]`` at ``times[i]``); ``zones``: console
+        clock zone of each cell (for the names)."""
+        per: dict[str, list[float]] = {}
+        for cell, when in zip(cells, times, strict=True):
+            if cell is not None and when is not None:
+                per.setdefault(cell, []).append(when.timestamp())
+        out: dict[str, tuple[tuple[float, float, str, dt.datetime], ...]] = {}
+        for cell, stamps in per.items():
+            t = np.sort(np.asarray(stamps))
+            breaks = np.flatnonzero(np.diff(t) > SESSION_GAP_S) + 1
+            groups = np.split(t, breaks)
+            named: list[tuple[float, float, str, dt.datetime]] = []
+            used: dict[str, int] = {}
+            for g in groups:
+                first = dt.datetime.fromtimestamp(float(g[0]), dt.UTC)
+                name = session_of(first, zones.get(cell))
+                used[name] = used.get(name, 0) + 1
+                if used[name] > 1:
+                    name = f"{name}#{used[name]}"
+                median = dt.datetime.fromtimestamp(float(np.median(g)), dt.UTC)
+                named.append((float(g[0]), float(g[-1]), name, median))
+            out[cell] = tuple(named)
+        return cls(out)
+
+    def name(self, cell: str | None, when: dt.datetime | None) -> str | None:
+        """The session of ``cell`` holding ``when`` (the nearest one in time if none does)."""
+        spans = self.by_cell.get(cell) if cell is not None else None
+        if not spans or when is None:
+            return None
+        t = when.timestamp()
+        best = min(spans, key=lambda s: 0.0 if s[0] <= t <= s[1] else min(abs(t - s[0]), abs(t - s[1])))
+        return best[2]
+
+    def medians(self) -> dict[str, dict[str, dt.datetime]]:
+        """``{cell: {session: median acquisition time}}``."""
+        return {c: {s[2]: s[3] for s in spans} for c, spans in self.by_cell.items()}
 
 
 @attrs.frozen
@@ -39,7 +104,7 @@ class Shielding:
     """sigma_DAC of one cell and session (fractions are ppm here)."""
 
     cell: str
-    session: str  #: the day (YYYY-MM-DD, console clock) the value applies to
+    session: str  #: the session the value applies to (day of its start, console clock)
     session_at: dt.datetime  #: median acquisition time of the session's data (UTC)
     source_session: str  #: the day whose Cu lines were used
     cu_acquired_at: dt.datetime  #: mean time of those Cu lines (UTC)
@@ -92,10 +157,10 @@ def _ambient(
 def session_shieldings(
     config: CampaignConfig,
     cu_lines: pa.Table,
-    sessions: Mapping[str, Mapping[str, dt.datetime]],
+    sessions: Sessions,
 ) -> tuple[dict[tuple[str, str], Shielding], list[str]]:
-    """sigma_DAC per (cell, session) for every session in ``sessions`` (``{cell: {session:
-    median time}}``) of a cell with Cu lines, and notes on lines that could not be used.
+    """sigma_DAC per (cell, session) for every session of a cell with Cu lines, and notes on
+    lines that could not be used.
 
     ``cu_lines``: ``lineshape`` rows of the Cu FIDs (``observe_frequency_hz + peak_hz`` is the
     absolute line frequency, ``peak_hz_err`` its error)."""
@@ -119,8 +184,10 @@ def session_shieldings(
         amb63 = _ambient(config, cell, "63Cu")
         assert amb63 is not None
         reference_hz[cell] = amb63
-        tz = config.cell(cell).acquisition.tzinfo
-        key = (cell, session_of(row["acquired_at"], tz))
+        name = sessions.name(cell, row["acquired_at"])
+        if name is None:
+            continue
+        key = (cell, name)
         by_session.setdefault(key, []).append(
             (1.0 - nu / amb[0], err / amb[0], amb[1] / amb[0], row["acquired_at"].timestamp(),
              nu, row["id"])
@@ -158,7 +225,7 @@ def session_shieldings(
             input_ids=tuple(x[5] for x in lines),
         )
     out: dict[tuple[str, str], Shielding] = {}
-    for cell, days in sessions.items():
+    for cell, days in sessions.medians().items():
         own = {s: v for (c, s), v in measured.items() if c == cell}
         if not own:
             continue
@@ -166,13 +233,36 @@ def session_shieldings(
             if session in own:
                 out[(cell, session)] = attrs.evolve(own[session], session_at=when)
                 continue
-            nearest = min(own.values(), key=lambda v: abs((v.cu_acquired_at - when).total_seconds()))
-            out[(cell, session)] = attrs.evolve(
-                nearest, session=session, session_at=when, flags=(NEAREST,)
-            )
+            out[(cell, session)] = _nearest(list(own.values()), session, when)
         for session, value in own.items():  # Cu-only days
             out.setdefault((cell, session), value)
     return out, notes
+
+
+def _nearest(own: list[Shielding], session: str, when: dt.datetime) -> Shielding:
+    """The measured session nearest in time, flagged; its error grows by the drift of sigma_DAC
+    over the gap, estimated from the measured sessions on both sides of ``when`` (if any)."""
+    t = when.timestamp()
+    nearest = min(own, key=lambda v: abs(v.cu_acquired_at.timestamp() - t))
+    before = [v for v in own if v.cu_acquired_at.timestamp() <= t]
+    after = [v for v in own if v.cu_acquired_at.timestamp() > t]
+    drift_ppm = 0.0
+    if before and after:
+        a = max(before, key=lambda v: v.cu_acquired_at)
+        b = min(after, key=lambda v: v.cu_acquired_at)
+        span = b.cu_acquired_at.timestamp() - a.cu_acquired_at.timestamp()
+        slope = (b.sigma_dac_ppm - a.sigma_dac_ppm) / span
+        drift_ppm = abs(slope * (t - nearest.cu_acquired_at.timestamp()))
+    stat = math.hypot(nearest.statistical_err_ppm, drift_ppm)
+    return attrs.evolve(
+        nearest,
+        session=session,
+        session_at=when,
+        flags=(NEAREST,),
+        sigma_dac_ppm_err=math.hypot(nearest.sigma_dac_ppm_err, drift_ppm),
+        statistical_err_ppm=stat,
+        cu_frequency_hz_err=nearest.cu_ambient_frequency_hz * stat * 1e-6,
+    )
 
 
 def to_table(

@@ -56,7 +56,7 @@ from .config import (
     check_pipeline,
     load_campaign,
 )
-from .copper import Shielding, session_of, session_shieldings
+from .copper import Sessions, Shielding, session_shieldings
 from .copper import to_table as shielding_table
 from .timeseries import SECONDS_PER_DAY
 
@@ -488,33 +488,12 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
     return np.asarray(table.column(name).to_pylist(), dtype=object)
 
 
-def _session_keys(table: pa.Table, config: CampaignConfig) -> list[str | None]:
-    """Session (console-clock day) of every row with a cell and a time."""
-    out: list[str | None] = []
-    for cell_id, when in zip(
-        table.column("cell").to_pylist(), table.column("acquired_at").to_pylist(), strict=True
-    ):
-        cell = _known_cell(config, cell_id)
-        out.append(
-            None if cell is None or when is None else session_of(when, cell.acquisition.tzinfo)
-        )
-    return out
-
-
-def _sessions(table: pa.Table, config: CampaignConfig) -> dict[str, dict[str, dt.datetime]]:
-    """``{cell: {session: median time}}`` of the rows of ``table``."""
-    times: dict[str, dict[str, list[float]]] = {}
-    keys = _session_keys(table, config)
-    for cell, when, key in zip(
-        table.column("cell").to_pylist(), table.column("acquired_at").to_pylist(), keys,
-        strict=True,
-    ):
-        if key is not None:
-            times.setdefault(cell, {}).setdefault(key, []).append(when.timestamp())
-    return {
-        cell: {k: dt.datetime.fromtimestamp(float(np.median(v)), dt.UTC) for k, v in d.items()}
-        for cell, d in times.items()
-    }
+def _sessions(table: pa.Table, config: CampaignConfig) -> Sessions:
+    """The measuring sessions of every cell, from the acquisition times of ``table``."""
+    zones = {c.id: c.acquisition.tzinfo for c in config.cells}
+    return Sessions.from_times(
+        table.column("cell").to_pylist(), table.column("acquired_at").to_pylist(), zones
+    )
 
 
 # ----------------------------------------------------------------------------- stages
@@ -531,7 +510,7 @@ def _copper(
     results: CampaignResults,
     config: CampaignConfig,
     fids: pa.Table,
-    sessions: Mapping[str, Mapping[str, dt.datetime]],
+    sessions: Sessions,
 ) -> dict[tuple[str, str], Shielding]:
     """The Cu Lenz-lens FIDs -> spectra -> lines -> sigma_DAC per cell and session."""
     if fids.num_rows == 0:
@@ -603,18 +582,25 @@ def _reference(
     config: CampaignConfig,
     spectra: pa.Table,
     shielding: Mapping[tuple[str, str], Shielding],
+    sessions: Sessions,
 ) -> pa.Table:
     """``nmr.reference`` per cell, nucleus and (for a measured 63Cu reference) session."""
     out = []
     cells, nuclei = _column(spectra, "cell"), _column(spectra, "nucleus")
-    sessions = np.asarray(_session_keys(spectra, config), dtype=object)
+    sessions_of = np.asarray(
+        [
+            sessions.name(c, t)
+            for c, t in zip(cells, spectra.column("acquired_at").to_pylist(), strict=True)
+        ],
+        dtype=object,
+    )
     missing: set[str] = set()
     for cell, nuc in sorted({(c, n) for c, n in zip(cells, nuclei, strict=True)}, key=str):
         group = (cells == cell) & (nuclei == nuc)
         measured = _known_cell(config, cell) is not None and config.reference(nuc, cell).measured_cu
-        days = sorted(set(sessions[group]), key=str) if measured else [None]
+        days = sorted(set(sessions_of[group]), key=str) if measured else [None]
         for day in days:
-            mask = group & (sessions == day) if measured else group
+            mask = group & (sessions_of == day) if measured else group
             value = shielding.get((cell, day)) if measured and day is not None else None
             if _known_cell(config, cell) is not None:
                 params, flags = _reference_params(config, cell, nuc, value)
@@ -673,12 +659,13 @@ def _spectra(
     config: CampaignConfig,
     fids: pa.Table,
     shielding: Mapping[tuple[str, str], Shielding],
+    sessions: Sessions,
 ) -> pa.Table:
     """FIDs -> referenced spectra (stored) -> lineshape (returned)."""
     spectra = _per_cell(results, config, "nmr.fid_to_spectrum", fids)
     if spectra.num_rows == 0:
         return empty("lineshape")
-    spectra = _reference(results, config, spectra, shielding)
+    spectra = _reference(results, config, spectra, shielding, sessions)
     results.add("spectrum", spectra)
     lines = _per_cell(results, config, "nmr.lineshape", spectra)
     if lines.num_rows == 0:
@@ -805,8 +792,9 @@ def _nmr(results: CampaignResults, config: CampaignConfig, raw: pa.Table) -> Non
     copper = np.isin(nuclei, COPPER_NUCLEI)
     # the Lenz-lens line: a Cu experiment classified as a reference, or as a plain FID
     cu = (kinds == "cu_reference") | ((kinds == "fid") & copper)
-    shielding = _copper(results, config, _where(raw, cu), _sessions(raw, config))
-    lines = _spectra(results, config, _where(raw, (kinds == "fid") & ~cu), shielding)
+    sessions = _sessions(raw, config)
+    shielding = _copper(results, config, _where(raw, cu), sessions)
+    lines = _spectra(results, config, _where(raw, (kinds == "fid") & ~cu), shielding, sessions)
     results.add("lineshape", lines)
     _relaxation(results, config, raw, kinds)
     _molecular_h2(results, config, _where(raw, kinds == "solid_echo"))
