@@ -262,9 +262,10 @@ def read(
     if fmt.end is None and data_name != header_name and header_raw and not header_raw.endswith(
         b"\n"
     ):
-        # a header file must end with a newline: without it the last value may be cut short
-        flags += ("truncated",)
-        params["hydrofw.truncated_at_byte"] = str(header_raw.rfind(b"\n") + 1)
+        # a header file must end with a newline: without it the last value may be cut short;
+        # the flag gives the byte offset where that last line starts
+        last_line_at = header_raw.rfind(b"\n") + 1
+        flags += (f"truncated:{last_line_at}",)
     fields = _Fields(fmt, header, where)
     values = {name: fields.get(name) for name in FIELDS}
     raw_nucleus = values.pop("nucleus")

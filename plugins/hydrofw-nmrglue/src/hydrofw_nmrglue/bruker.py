@@ -266,6 +266,7 @@ def read(
     )
     flags = nucleus_flags + layout_flags
     flags += ("real_only",) if real_only else ()
+    flags += () if "END" in acqus else ("truncated",)  # acqus cut before its ##END=
     flags += ("sequential_acquisition",) if aq_mod == 2 else ()
     temperature_k = acqus.optional_number("TE")
     acq = Acquisition(

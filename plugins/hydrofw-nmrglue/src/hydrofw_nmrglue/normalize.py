@@ -18,6 +18,8 @@ Flags (``Spectrum.flags``, machine readable) used by this package:
 - ``header_count_mismatch``: the header's point count disagrees with the data (data win).
 - ``incomplete_acquisition``: fewer increments on disk than the header announces.
 - ``trailing_bytes``: the data file holds more than the header's points and block padding.
+- ``truncated``: a file was cut short but what remains is usable (Bruker ``acqus`` without its
+  closing ``##END=``, a Varian ``fid`` ending inside a block after complete ones).
 - ``magnet_field_not_recorded``: a field value in the header is a default, not the magnet's.
 - ``real_only``: the source holds no imaginary part (``im`` is zeros).
 - ``sequential_acquisition``: Bruker ``AQ_mod=2`` (qseq), stored as written.
