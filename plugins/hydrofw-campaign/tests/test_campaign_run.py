@@ -246,3 +246,79 @@ def test_diffusion_from_t1_matches_eq1_with_the_true_t1(campaign):
         z.append((r["d_cm2_s"] - expected) / r["d_cm2_s_err"])
         assert 2e-8 < r["d_cm2_s"] < 3e-8  # LaH10 protons, T1 ~ 1.5 ms: physics.md section 1
     assert np.mean(np.abs(np.asarray(z)) <= 2) >= 0.85, np.round(z, 1)
+
+
+def _console_cells(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c: v["parameters"] for c, v in truth["cells"].items() if v["kind"] == "nmr"}
+
+
+def test_console_clocks_give_true_utc(campaign):
+    """The Varian cell's console clock runs at UTC+8 (campaign.toml timezone): every processed
+    row carries the true UTC time of its file; Bruker cells keep their epoch clock."""
+    import datetime as dt
+
+    truth = campaign["truth"]
+    when = {
+        e["path"]: dt.datetime.fromisoformat(e["acquired_at"].replace("Z", "+00:00"))
+        for c in truth["cells"].values()
+        for d in c.get("days", [])
+        for e in d.get("experiments", [])
+        if "path" in e and "acquired_at" in e
+    }
+    root = campaign["root"].resolve()
+    spectra = campaign["store"].table("spectrum").to_pylist()
+    checked = {}
+    for row in spectra:
+        if not row["history"]:
+            continue
+        rel = str(Path(row["source_path"].split("!/")[0]).resolve().relative_to(root))
+        if rel in when:
+            assert abs((row["acquired_at"] - when[rel]).total_seconds()) < 1.0, rel
+            checked[row["cell"]] = checked.get(row["cell"], 0) + 1
+    offsets = {c: p.get("clock_utc_offset_h", 0.0) for c, p in _console_cells(truth).items()}
+    assert any(offsets.values()), "the example has a cell with a local console clock"
+    for cell, offset in offsets.items():
+        assert checked.get(cell, 0) > 10, (cell, offset)
+
+
+def test_t2_of_tau_and_full_echo_lists(campaign):
+    """Varian tau arrays (tau, doubled) and Bruker vdlists (2 tau as written) both give T2."""
+    truth = campaign["truth"]
+    lists = {c: p.get("echo_list") for c, p in _console_cells(truth).items()}
+    assert {"tau", "full"} <= set(lists.values()), lists
+    ratios: dict[str, list[float]] = {}
+    for f in campaign["store"].table("relaxation_fit").to_pylist():
+        if f["t2_s"] is None:
+            continue
+        day = _truth_day(truth, f["cell"], f["days_since_synthesis"])
+        true = [e["t2_s"] for e in day["experiments"] if "t2_s" in e]
+        ratios.setdefault(f["cell"], []).append(f["t2_s"] / true[0])
+    for cell, r in ratios.items():
+        assert abs(np.median(r) - 1.0) < 0.03, (cell, lists.get(cell), np.round(r, 3))
+
+
+def test_dac_shielding_from_the_cells_own_copper_lines(campaign):
+    truth = campaign["truth"]
+    rows = campaign["store"].table("dac_shielding").to_pylist()
+    assert {r["cell"] for r in rows} == set(_console_cells(truth))
+    z = []
+    for r in rows:
+        day = _truth_day(truth, r["cell"], r["days_since_synthesis"])
+        if abs(day["days_since_synthesis"] - r["days_since_synthesis"]) > 0.3:
+            continue
+        assert r["sigma_dac_ppm_err"] > 0 and r["cu_ambient_frequency_hz_err"] == 20.0
+        z.append((r["sigma_dac_ppm"] - day["sigma_dac_ppm"]) / r["sigma_dac_ppm_err"])
+    z = np.asarray(z)
+    assert z.size >= 40
+    assert np.mean(np.abs(z) <= 2) >= 0.85, np.round(z, 1)
+
+
+def test_diffusion_in_both_conventions(campaign):
+    rows = campaign["store"].table("diffusion").to_pylist()
+    assert rows
+    for r in rows:
+        if r["d_hbar_cm2_s"] is None:
+            assert "nucleus_not_spin_half" in r["flags"]
+            continue
+        assert r["d_planck_h_cm2_s"] / r["d_hbar_cm2_s"] == pytest.approx(4 * np.pi**2)
+        assert r["d_cm2_s"] == pytest.approx(r["d_hbar_cm2_s"])
