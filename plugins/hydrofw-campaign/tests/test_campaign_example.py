@@ -457,6 +457,13 @@ def test_varian_analog_filter_aliases_and_dead_time() -> None:
                                              rel=1e-3)
     noise = rx.acquire(lambda t: 0 * t, 4096, sw, np.random.default_rng(7))
     assert np.std(noise.real) == pytest.approx(1.0, rel=0.05)
+    # the pulse ring-down adds ringdown_sigma to the worst point, and leaves the rest alone
+    for width in (2e6, 5e5, 2e5):
+        ringing = AnalogFilterReceiver(dead_time_s=3.5e-6, ringdown_sigma=8.0)
+        diff = ringing.acquire(lambda t: 0 * t, 64, width, np.random.default_rng(8)) - (
+            rx.acquire(lambda t: 0 * t, 64, width, np.random.default_rng(8)))
+        assert np.max(np.abs(diff)) == pytest.approx(8.0)
+        assert np.all(np.abs(diff[12:]) < 0.1)
 
 
 def test_receiver_phases_and_carriers_vary(campaign) -> None:

@@ -7,7 +7,7 @@ clock and echo-list conventions.
 * ``bruker-topspin3`` (N2): Avance III HD, DSP filter (GRPDLY 67.98), 1H SW 400 kHz (the
   0.75 Angstrom doublet's horns at +-213 kHz are filtered away), ``vdlist`` holding tau;
 * ``varian`` (N3): VNMRS, analog 6-pole Butterworth (fb = SW/2), receiver dead time
-  ``rof2 + alfa`` = 3-4 us with pulse ring-down, 1H SW 2 MHz, procpar ``tau`` holding tau,
+  ``rof2 + alfa`` = 3.5 us with pulse ring-down, 1H SW 2 MHz, procpar ``tau`` holding tau,
   ``time_run``/``date`` on the console's local clock (UTC+8);
 * ``tecmag`` (N4): TNMR, ideal sampling from t = 0 (no filter: the H2 doublets fold into the
   250 kHz window), PSEQ ``vdlist`` holding tau, UTC clock.
@@ -63,7 +63,7 @@ CONSOLES = {
     "varian": ConsoleSpec(
         "varian",
         "varian",
-        AnalogFilterReceiver(dead_time_s=3.5e-6, ringdown_amplitude=400.0),
+        AnalogFilterReceiver(dead_time_s=3.5e-6, ringdown_sigma=8.0),
         h_spectral_width_hz=2.0e6,
         h_fid_points=4096,
         h_series_points=1024,

@@ -127,13 +127,15 @@ class DigitalFilterReceiver:
 @attrs.frozen
 class AnalogFilterReceiver:
     """Analog Butterworth low-pass (``order`` poles, ``bandwidth_factor * SW`` cut-off), plain
-    sampling at SW starting ``dead_time_s`` after the pulse, and a pulse ring-down of
-    ``ringdown_amplitude`` (in units of noise sigma) decaying with ``ringdown_time_s``."""
+    sampling at SW starting ``dead_time_s`` after the pulse, and a pulse ring-down (decaying
+    with ``ringdown_time_s`` from the pulse end, through the same filter) scaled so that it
+    adds ``ringdown_sigma`` noise sigmas to the most affected stored point: the narrower the
+    filter, the more points its smeared tail reaches."""
 
     dead_time_s: float
     order: int = 6
     bandwidth_factor: float = 0.5
-    ringdown_amplitude: float = 0.0
+    ringdown_sigma: float = 0.0
     ringdown_time_s: float = 0.6e-6
     ringdown_offset_hz: float = 35e3
     oversample: int = 4
@@ -158,15 +160,20 @@ class AnalogFilterReceiver:
         n_in = settle + n_points * self.oversample
         t = self.dead_time_s + (np.arange(n_in) - settle) / fs
         ring_phase = float(rng.uniform(-np.pi, np.pi))
-
-        def with_ringdown(tt: np.ndarray) -> np.ndarray:
-            phase = 2 * np.pi * self.ringdown_offset_hz * tt + ring_phase
-            ring = self.ringdown_amplitude * np.exp(-tt / self.ringdown_time_s + 1j * phase)
-            return model(tt) + ring
-
-        x = _evaluate(with_ringdown, t) + _noise(rng, n_in, sigma_in)
+        x = _evaluate(model, t) + _noise(rng, n_in, sigma_in)
         y = sps.sosfilt(sos, x.real) + 1j * sps.sosfilt(sos, x.imag)
-        return y[settle :: self.oversample][:n_points]
+        out = y[settle :: self.oversample][:n_points]
+        if self.ringdown_sigma:
+            ring = _evaluate(
+                lambda tt: np.exp(
+                    -tt / self.ringdown_time_s + 2j * np.pi * self.ringdown_offset_hz * tt
+                ),
+                t,
+            )
+            r = sps.sosfilt(sos, ring.real) + 1j * sps.sosfilt(sos, ring.imag)
+            r = r[settle :: self.oversample][:n_points]
+            out = out + self.ringdown_sigma * np.exp(1j * ring_phase) * r / np.max(np.abs(r))
+        return out
 
     def group_delay_s(self, spectral_width_hz: float) -> float:
         """Group delay of the filter at zero frequency (s)."""
@@ -183,7 +190,7 @@ class AnalogFilterReceiver:
             "filter_group_delay_s": self.group_delay_s(spectral_width_hz),
             "dead_time_s": self.dead_time_s,
             "first_point_time_s": self.dead_time_s,
-            "ringdown_amplitude": self.ringdown_amplitude,
+            "ringdown_sigma": self.ringdown_sigma,
             "ringdown_time_s": self.ringdown_time_s,
         }
 
