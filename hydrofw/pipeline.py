@@ -20,6 +20,7 @@ from .api import read_records
 from .errors import CampaignError, HydrofwError
 from .records import to_table
 from .registry import Reader, get_registry
+from .runrecord import campaign_record
 from .schema import identify
 from .source import FileSource
 from .store import Store, open_store
@@ -221,14 +222,21 @@ def run(
         "failed": [(str(p), why) for p, why in failed],
     }
     registry = get_registry()
-    registry.call_hook(
-        "hydrofw_campaign_ingested",
-        reraise=(HydrofwError,),
-        store=st,
-        campaign_dir=root,
-        report_dir=report_dir,
-        summary=summary,
-    )
+    # Derived tables belong to this recorded run; they become the store's default view only
+    # when the campaign plugins finish (one atomic switch), older runs stay readable by id.
+    with st.run(**campaign_record(root, executor=executor)) as store_run:
+        summary["run_id"] = store_run.id
+        store_run.note(ingest={k: summary[k] for k in ("datasets", "rows_added")}
+                       | {"skipped": len(skipped), "failed": len(failed)})
+        registry.call_hook(
+            "hydrofw_campaign_ingested",
+            reraise=(HydrofwError,),
+            store=store_run,
+            campaign_dir=root,
+            report_dir=report_dir,
+            summary=summary,
+        )
+        store_run.note(results=summary.get("results", {}), notes=summary.get("notes", []))
     # every plugin that failed to load, or failed when called during this run (named with the
     # hook): the CLI lists them and exits non-zero
     summary["plugin_failures"] = registry.problems()

@@ -1,22 +1,38 @@
-"""The Parquet store: one folder per table, immutable part files, idempotent by row key.
+"""The Parquet store: raw tables appended idempotently, derived tables written per recorded run.
 
-Layout: ``<store>/<table>/part-<hash>.parquet``. Each write takes a per-table lock, drops rows
-whose key is already stored, and writes the rest as a new part atomically (temp file, fsync,
-rename). The row key is ``id`` (a content hash) or the schema's ``key`` columns (campaign and
-cell for the cell table); the first row written with a key is kept. A writer killed at any
-moment leaves only a hidden temp file, which readers ignore and the next writer removes; two
-processes writing at once both keep their rows. The folder is readable as it is by
-``pyarrow.dataset``, DuckDB (``read_parquet('<store>/<table>/*.parquet')``), polars and Spark.
+Layout (see ``docs/store.md`` for the reasons)::
+
+    <store>/spectrum/part-<hash>.parquet        raw table: every ingest appends new rows only
+    <store>/runs/<run id>/run.json              the record of one run (hash, parameters, versions)
+    <store>/runs/<run id>/<table>/part-*.parquet   the derived tables that run wrote
+    <store>/latest -> runs/<run id>             the last committed run (switched in one rename)
+    <store>/<table> -> latest/<table>           each derived table, through ``latest``
+    <store>/.tmp/, <store>/.locks/              temporary files and locks, never in a table folder
+
+A table folder holds nothing but complete Parquet parts, so every reader of the documented paths
+(``<store>/<table>/*.parquet`` in DuckDB, polars, pandas or Spark, ``pyarrow.dataset``) sees the
+raw rows and the results of the latest run only, never a temporary file or an older run. Writes
+are atomic (temp file in ``.tmp/``, fsync, rename); a writer killed at any moment leaves only a
+temp file the next writer of that table removes, and a run killed before its commit is never
+pointed to. Each write takes a per-table lock and drops rows whose key is already stored (the
+key is ``id``, a content hash, or the schema's ``key`` columns), so two processes writing at once
+both keep their rows and nothing is stored twice.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
+import json
 import os
+import platform
+import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +41,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from .atomic import TMP_PREFIX, atomic_path
-from .errors import SchemaError, StoreError
+from .errors import HydrofwError, SchemaError, SchemaVersionError, StoreError
+from .parquetmeta import with_column_metadata
 from .schema import conform, empty, get_schema, identify, schema_names, upgrade
 
 try:  # POSIX advisory locks; Windows falls back to an exclusive lock file
@@ -33,7 +50,24 @@ try:  # POSIX advisory locks; Windows falls back to an exclusive lock file
 except ImportError:  # pragma: no cover - exercised on Windows only
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "StoreRun", "open_store", "row_keys"]
+
+RUNS = "runs"
+LATEST = "latest"
+RECORD = "run.json"
+_TMP = ".tmp"
+_LOCKS = ".locks"
+_RESERVED = {RUNS, LATEST, _TMP, _LOCKS}
+#: errors pyarrow raises on a corrupt or truncated Parquet file, and what a migration of a part
+#: lacking a field raises; all become a StoreError naming the part.
+_PART_ERRORS = (
+    OSError,
+    pa.ArrowException,
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+)
 
 
 class Store:
@@ -43,27 +77,53 @@ class Store:
         self.root = Path(root)
         self._id_cache: dict[str, dict[str, frozenset[str]]] = {}
 
-    # -- paths and locks ----------------------------------------------------------------------
-    def _dir(self, name: str) -> Path:
-        return self.root / name
+    # -- paths ------------------------------------------------------------------------------
+    def _raw_dir(self, name: str) -> Path | None:
+        """The raw folder of ``name`` (None when the name is a derived table's link)."""
+        d = self.root / name
+        return None if d.is_symlink() else d
 
-    def parts(self, name: str) -> list[Path]:
-        """Part files of a table, oldest name first (hidden temp files excluded)."""
-        d = self._dir(name)
-        if not d.is_dir():
+    def _run_dir(self, run_id: str, name: str | None = None) -> Path:
+        d = self.root / RUNS / run_id
+        return d / name if name else d
+
+    @staticmethod
+    def _parts_in(d: Path | None) -> list[Path]:
+        if d is None or not d.is_dir():
             return []
-        return sorted(p for p in d.glob("*.parquet") if not p.name.startswith((".", "_")))
+        return sorted(
+            p for p in d.glob("*.parquet") if not p.name.startswith((".", "_")) and p.is_file()
+        )
 
+    def raw_parts(self, name: str) -> list[Path]:
+        """Part files of the raw (append-only) table ``name``."""
+        return self._parts_in(self._raw_dir(name))
+
+    def parts(self, name: str, run: str | None = None) -> list[Path]:
+        """Part files of a table: the raw parts and the latest run's (or run ``run``'s)."""
+        if run is not None:
+            return self._parts_in(self._run_dir(self._check_run(run), name))
+        latest = self.latest_run()
+        run_parts = self._parts_in(self._run_dir(latest, name)) if latest else []
+        return self.raw_parts(name) + run_parts
+
+    # -- locks and temporary files ------------------------------------------------------------
     @contextlib.contextmanager
-    def _lock(self, name: str) -> Iterator[None]:
-        d = self._dir(name)
-        d.mkdir(parents=True, exist_ok=True)
-        lock_path = d / ".lock"
+    def _lock(self, key: str, *, wait: bool = True) -> Iterator[bool]:
+        """An exclusive lock named ``key`` (yields False when ``wait`` is off and it is held)."""
+        locks = self.root / _LOCKS
+        locks.mkdir(parents=True, exist_ok=True)
+        lock_path = locks / f"{key}.lock"
         if fcntl is not None:
             with open(lock_path, "a+b") as fh:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+                flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
                 try:
-                    yield
+                    fcntl.flock(fh.fileno(), flags)
+                except BlockingIOError:
+                    yield False
+                    return
+                try:
+                    yield True
                 finally:
                     fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
             return
@@ -73,134 +133,456 @@ class Store:
                 fd = os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
                 break
             except FileExistsError:
+                if not wait:
+                    yield False
+                    return
                 if time.monotonic() > deadline:
                     raise StoreError(
                         f"{lock_path}: store table is locked by another writer"
                     ) from None
                 time.sleep(0.05)
         try:  # pragma: no cover
-            yield
+            yield True
         finally:  # pragma: no cover
             os.close(fd)
             os.unlink(lock_path)
 
-    def _clean_tmp(self, name: str) -> None:
-        """Remove temp files of writers that died (called with the table lock held, when no
-        other writer of this table can be active)."""
-        for p in self._dir(name).glob(f"{TMP_PREFIX}*"):
+    def _tmp_dir(self) -> Path:
+        d = self.root / _TMP
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def _clean_tmp(self, key: str, folder: Path) -> None:
+        """Remove temp files of dead writers of one table (called with its lock held, when no
+        other writer of it can be active), including those of the older in-folder layout."""
+        stale = list((self.root / _TMP).glob(f"{key}--*"))
+        stale += list(folder.glob(f"{TMP_PREFIX}*")) if folder.is_dir() else []
+        for p in stale:
             with contextlib.suppress(OSError):
                 p.unlink()
 
+    def _write_part(self, key: str, part: Path, table: pa.Table) -> None:
+        part.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._tmp_dir() / f"{key}--{uuid.uuid4().hex}.partial"
+        with atomic_path(part, tmp=tmp) as path:
+            # units and descriptions also as file key-value metadata, for DuckDB and polars
+            pq.write_table(with_column_metadata(table), path, compression="zstd")
+
     # -- ids ----------------------------------------------------------------------------------
-    def ids(self, name: str) -> frozenset[str]:
-        """Ids of every stored row of a table (cached per part file)."""
-        cache = self._id_cache.setdefault(name, {})
+    def _ids_in(self, name: str, parts: list[Path]) -> frozenset[str]:
         out: set[str] = set()
-        for part in self.parts(name):
-            key = part.name
-            if key not in cache:
+        for part in parts:
+            cache = self._id_cache.setdefault(str(part.parent), {})
+            if part.name not in cache:
                 try:
-                    keys = row_keys(pq.read_table(part, columns=list(get_schema(name).key)), name)
-                except (OSError, pa.ArrowInvalid) as exc:
+                    t = pq.read_table(part, columns=list(get_schema(name).key))
+                    cache[part.name] = frozenset(row_keys(t, name).to_pylist())
+                except _PART_ERRORS as exc:
                     raise StoreError(f"{part}: unreadable store part ({exc})") from None
-                cache[key] = frozenset(keys.to_pylist())
-            out |= cache[key]
+            out |= cache[part.name]
         return frozenset(out)
 
+    def ids(self, name: str) -> frozenset[str]:
+        """Ids of every stored raw row of a table (cached per part file)."""
+        return self._ids_in(name, self.raw_parts(name))
+
     # -- writing ------------------------------------------------------------------------------
-    def write(self, table: pa.Table, name: str | None = None) -> int:
-        """Add the rows of ``table`` that are not stored yet; return how many were added."""
-        found = identify(table)
-        name = name or (found[0] if found else None)
-        if name is None:
-            raise SchemaError("store.write(): table has no hydrofw.schema metadata; name it")
+    def _append(self, key: str, folder: Path, table: pa.Table, name: str) -> int:
+        """Add the rows of ``table`` whose key ``folder`` does not hold yet."""
         table = conform(table, name)
         if table.num_rows == 0:
             return 0
-        with self._lock(name):
-            self._clean_tmp(name)
-            stored = self.ids(name)
+        with self._lock(key):
+            self._clean_tmp(key, folder)
+            stored = self._ids_in(name, self._parts_in(folder))
             ids = row_keys(table, name)
             _, first = _unique_first(ids)
             mask = pc.invert(pc.is_in(ids, value_set=pa.array(sorted(stored), pa.string())))
-            keep = pc.and_(mask, first)
-            new = table.filter(keep)
+            new = table.filter(pc.and_(mask, first))
             if new.num_rows == 0:
                 return 0
             new_ids = sorted(row_keys(new, name).to_pylist())
             digest = hashlib.sha256("\n".join(new_ids).encode()).hexdigest()[:32]
-            part = self._dir(name) / f"part-{digest}.parquet"
-            with atomic_path(part) as tmp:
-                pq.write_table(new, tmp, compression="zstd")
-            self._id_cache.setdefault(name, {})[part.name] = frozenset(new_ids)
+            part = folder / f"part-{digest}.parquet"
+            self._write_part(key, part, new)
+            self._id_cache.setdefault(str(folder), {})[part.name] = frozenset(new_ids)
             return new.num_rows
 
+    def write(self, table: pa.Table, name: str | None = None) -> int:
+        """Append the rows of ``table`` not stored yet to a raw table; return how many were added.
+
+        Derived tables belong to a run: write them with ``store.run()`` (see :class:`StoreRun`).
+        """
+        name = _table_name(table, name)
+        if name in _RESERVED or name.startswith((".", "_")):
+            raise StoreError(f"{self.root}: {name!r} is reserved by the store, not a table name")
+        folder = self._raw_dir(name)
+        if folder is None:
+            raise StoreError(
+                f"{self.root / name}: {name!r} is a derived table written by runs; write it "
+                "inside a run (with store.run() as run: run.write(table))"
+            )
+        return self._append(name, folder, table, name)
+
+    @contextlib.contextmanager
+    def run(self, **record: Any) -> Iterator[StoreRun]:
+        """A recorded run: derived tables written through it become the default view only when
+        the block ends without an exception (one atomic switch of ``latest``).
+
+        ``record`` (campaign.toml hash, parameters, plugin versions...) is stored in
+        ``runs/<id>/run.json`` with the run id, times and the tables written. A run that raises
+        is recorded as ``failed`` and never becomes the latest; one killed stays ``running``
+        in its record and is reported as ``abandoned`` by :meth:`runs`.
+        """
+        run = StoreRun(self, _new_run_id(), record)
+        with self._lock(f"run-{run.id}") as held:
+            assert held
+            run._save("running")
+            try:
+                yield run
+            except BaseException as exc:
+                with contextlib.suppress(Exception):
+                    run.record["error"] = f"{type(exc).__name__}: {exc}"
+                    run._save("failed")
+                raise
+            run.commit()
+
     def compact(self, name: str) -> None:
-        """Merge a table's parts into one (migrating older versions); readers stay consistent."""
+        """Merge a raw table's parts into one (migrating older versions).
+
+        A maintenance operation: a reader listing the folder at the very moment of the swap
+        can see the merged part beside the old ones, so run it when nobody reads the table.
+        """
+        folder = self._raw_dir(name)
+        if folder is None:
+            raise StoreError(f"{self.root / name}: a derived table; runs are written once, "
+                             "there is nothing to compact")
         with self._lock(name):
-            old = self.parts(name)
+            old = self._parts_in(folder)
             if len(old) <= 1 and not self._needs_migration(old):
                 return
             table = self._read(name, old)
             ids = sorted(row_keys(table, name).to_pylist())
             digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:32]
-            part = self._dir(name) / f"part-{digest}.parquet"
-            with atomic_path(part) as tmp:
-                pq.write_table(table, tmp, compression="zstd")
+            part = folder / f"part-{digest}.parquet"
+            self._write_part(name, part, table)
             for p in old:
                 if p != part:
                     p.unlink()
-            self._id_cache.pop(name, None)
+            self._id_cache.pop(str(folder), None)
 
-    # -- reading ------------------------------------------------------------------------------
-    def tables(self) -> list[str]:
-        """Names of the tables that hold at least one part."""
+    # -- runs ---------------------------------------------------------------------------------
+    def latest_run(self) -> str | None:
+        """Id of the last committed run (None before the first)."""
+        link = self.root / LATEST
+        try:
+            target = os.readlink(link)
+        except (FileNotFoundError, OSError):
+            return None
+        return Path(target).name
+
+    def _check_run(self, run_id: str) -> str:
+        if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
+            raise StoreError(f"{self.root}: {run_id!r} is not a run id")
+        if not (self.root / RUNS / run_id / RECORD).is_file():
+            known = ", ".join(r["run_id"] for r in self.runs()[-5:]) or "none"
+            raise StoreError(f"{self.root}: no run {run_id!r} (latest runs: {known})")
+        return run_id
+
+    def run_record(self, run_id: str | None = None) -> dict[str, Any]:
+        """The record of run ``run_id`` (default: the latest), with its ``status``."""
+        run_id = run_id or self.latest_run()
+        if run_id is None:
+            raise StoreError(f"{self.root}: no run recorded yet")
+        path = self._run_dir(self._check_run(run_id)) / RECORD
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{path}: unreadable run record ({exc})") from None
+        if record.get("status") == "running":
+            with self._lock(f"run-{run_id}", wait=False) as free:
+                if free:
+                    record["status"] = "abandoned"  # its process died before the commit
+        return record
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Records of every run, oldest first (``status``: committed, running, failed or
+        abandoned; ``latest``: whether it is the default view)."""
+        folder = self.root / RUNS
+        if not folder.is_dir():
+            return []
+        latest = self.latest_run()
+        out = []
+        for d in sorted(folder.iterdir()):
+            if (d / RECORD).is_file():
+                rec = self.run_record(d.name)
+                rec["latest"] = d.name == latest
+                out.append(rec)
+        return out
+
+    def _linked(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self.parts(p.name))
+        return sorted(p.name for p in self.root.iterdir() if p.is_symlink() and p.name != LATEST)
+
+    def _switch_latest(self, run_id: str, names: list[str]) -> None:
+        _replace_link(self.root / LATEST, f"{RUNS}/{run_id}", self._tmp_dir())
+        for name in names:  # derived tables at <store>/<table>, through `latest`
+            path = self.root / name
+            if not path.exists() and not path.is_symlink():
+                _replace_link(path, f"{LATEST}/{name}", self._tmp_dir())
+
+    # -- reading ------------------------------------------------------------------------------
+    def raw_tables(self) -> list[str]:
+        """Names of the raw (append-only) tables holding parts."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if p.name not in _RESERVED and not p.is_symlink() and self.raw_parts(p.name)
+        )
+
+    def tables(self, run: str | None = None) -> list[str]:
+        """Names of the tables holding parts: raw tables and the latest run's (or ``run``'s)."""
+        if not self.root.is_dir():
+            return []
+        names: set[str] = set()
+        if run is None:
+            names = set(self.raw_tables())
+            run = self.latest_run()
+        if run is not None:
+            d = self._run_dir(run)
+            if d.is_dir():
+                names |= {p.name for p in d.iterdir() if p.is_dir() and self._parts_in(p)}
+        return sorted(names)
 
     def _needs_migration(self, parts: list[Path]) -> bool:
         for p in parts:
-            found = identify(pq.read_schema(p))
+            found = identify(_read_schema(p))
             if found is not None and found[1] != get_schema(found[0]).version:
                 return True
         return False
 
     def _read(self, name: str, parts: list[Path]) -> pa.Table:
-        tables = []
-        for p in parts:
-            try:
-                t = pq.read_table(p)
-            except (OSError, pa.ArrowInvalid) as exc:
-                raise StoreError(f"{p}: unreadable store part ({exc})") from None
-            tables.append(conform(upgrade(t, str(p)), name, where=str(p)))
+        tables = [_read_part(p, name) for p in parts]
         if not tables:
             return empty(name)
-        table = pa.concat_tables(tables, promote_options="default")  # extra columns differ
+        try:
+            table = pa.concat_tables(tables, promote_options="default")  # extra columns differ
+        except pa.ArrowException as exc:
+            raise StoreError(f"{parts[0].parent}: parts do not combine ({exc})") from None
         _, first = _unique_first(row_keys(table, name))
         return table.filter(first)
 
-    def table(self, name: str, columns: list[str] | None = None) -> pa.Table:
-        """The whole table (older schema versions migrated, duplicates dropped)."""
+    def table(
+        self, name: str, columns: list[str] | None = None, *, run: str | None = None
+    ) -> pa.Table:
+        """A whole table: raw rows and the latest run's rows, or only run ``run``'s (older
+        schema versions migrated, duplicates dropped)."""
         if name not in schema_names():
             raise StoreError(f"{self.root}: unknown table {name!r}")
-        table = self._read(name, self.parts(name))
-        return table.select(columns) if columns else table
+        table = self._read(name, self.parts(name, run=run))
+        if columns:
+            missing = [c for c in columns if c not in table.column_names]
+            if missing:
+                raise StoreError(f"{self.root}: table {name!r} has no column(s) {missing}")
+            table = table.select(columns)
+        return table
 
-    def dataset(self, name: str) -> ds.Dataset:
+    def dataset(self, name: str, *, run: str | None = None) -> ds.Dataset:
         """A lazy ``pyarrow.dataset`` over the table's parts (all must be the current version;
-        run :meth:`compact` to migrate older parts)."""
-        parts = self.parts(name)
-        if self._needs_migration(parts):
-            raise StoreError(
-                f"{self._dir(name)}: holds parts of an older schema version; "
-                f"call Store.compact({name!r}) to migrate them"
-            )
-        schema = get_schema(name).arrow
-        return ds.dataset([str(p) for p in parts], schema=schema, format="parquet")
+        run :meth:`compact` to migrate older parts). Every part's footer and schema is checked
+        here; a part whose data pages are damaged fails later, when it is scanned."""
+        parts = self.parts(name, run=run)
+        schema = get_schema(name)
+        for p in parts:
+            found = identify(_read_schema(p))
+            if found is not None and found[1] != schema.version:
+                raise StoreError(
+                    f"{p}: holds an older schema version; "
+                    f"call Store.compact({name!r}) to migrate the table"
+                )
+            _check_fields(p, _read_schema(p), name)
+        return ds.dataset([str(p) for p in parts], schema=schema.arrow, format="parquet")
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
+
+
+class StoreRun:
+    """One recorded run of a store (from :meth:`Store.run`).
+
+    Offers the store's reading and writing calls, scoped to the run: :meth:`write` adds to this
+    run's derived tables, :meth:`table` returns the raw rows plus this run's rows (never those of
+    an older run), so a campaign plugin given a run instead of the store needs no change.
+    """
+
+    def __init__(self, store: Store, run_id: str, record: Mapping[str, Any]) -> None:
+        self.store = store
+        self.id = run_id
+        self.previous = store.latest_run()
+        self.record: dict[str, Any] = {
+            "run_id": run_id,
+            "started_utc": _now(),
+            "previous_run": self.previous,
+            "hydrofw_version": _hydrofw_version(),
+            "python": platform.python_version(),
+            "platform": sys.platform,
+            **dict(record),
+        }
+        self._written: dict[str, int] = {}
+
+    @property
+    def root(self) -> Path:
+        return self.store.root
+
+    @property
+    def path(self) -> Path:
+        """The run's folder (``<store>/runs/<id>``)."""
+        return self.store._run_dir(self.id)
+
+    def note(self, **items: Any) -> None:
+        """Add entries to the run's record (parameters, what was reused...)."""
+        self.record.update(items)
+        self._save("running")
+
+    def write(self, table: pa.Table, name: str | None = None) -> int:
+        """Add ``table``'s rows to this run's table ``name`` (idempotent within the run)."""
+        name = _table_name(table, name)
+        if name in _RESERVED or name.startswith((".", "_")):
+            raise StoreError(f"{self.root}: {name!r} is reserved by the store, not a table name")
+        n = self.store._append(f"run-{self.id}-{name}", self.path / name, table, name)
+        self._written[name] = self._written.get(name, 0) + n
+        return n
+
+    def tables(self) -> list[str]:
+        """Raw tables and the tables this run wrote."""
+        return sorted(set(self.store.raw_tables()) | set(self.store.tables(run=self.id)))
+
+    def table(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """Raw rows of ``name`` and the rows this run wrote."""
+        if name not in schema_names():
+            raise StoreError(f"{self.root}: unknown table {name!r}")
+        parts = self.store.raw_parts(name) + self.store._parts_in(self.path / name)
+        table = self.store._read(name, parts)
+        return table.select(columns) if columns else table
+
+    def ids(self, name: str) -> frozenset[str]:
+        return self.store.ids(name)
+
+    def _save(self, status: str) -> None:
+        self.record["status"] = status
+        self.record["tables"] = dict(sorted(self._written.items()))
+        path = self.path / RECORD
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.record, indent=2, sort_keys=True, default=str)
+        tmp = self.store._tmp_dir() / f"run-{self.id}--{uuid.uuid4().hex}.partial"
+        with atomic_path(path, tmp=tmp) as p:
+            p.write_text(text)
+
+    def commit(self) -> None:
+        """Make this run the default view (called by :meth:`Store.run` at the end)."""
+        # Tables the store shows that this run did not produce get an empty part, so that
+        # <store>/<table> never points at nothing and no older result stays visible.
+        shown = set(self.store._linked())
+        if self.previous:
+            shown |= set(self.store.tables(run=self.previous))
+        for name in sorted(shown - set(self._written)):
+            schema = _empty_schema(self.store, name, self.previous)
+            if schema is not None:
+                part = self.path / name / "part-empty.parquet"
+                self.store._write_part(f"run-{self.id}-{name}", part, schema.empty_table())
+                self._written.setdefault(name, 0)
+        self.record["committed_utc"] = _now()
+        self._save("committed")
+        self.store._switch_latest(self.id, sorted(self._written))
+
+    def __repr__(self) -> str:
+        return f"StoreRun({str(self.root)!r}, {self.id!r})"
+
+
+# ---------------------------------------------------------------------------- helpers
+def _table_name(table: pa.Table, name: str | None) -> str:
+    found = identify(table)
+    name = name or (found[0] if found else None)
+    if name is None:
+        raise SchemaError("store.write(): table has no hydrofw.schema metadata; name it")
+    return name
+
+
+def _read_schema(part: Path) -> pa.Schema:
+    try:
+        return pq.read_schema(part)
+    except _PART_ERRORS as exc:
+        raise StoreError(f"{part}: unreadable store part ({exc})") from None
+
+
+def _check_fields(part: Path, schema: pa.Schema, name: str) -> None:
+    for fd in get_schema(name).fields:
+        if fd.name not in schema.names:
+            if not fd.nullable:
+                raise StoreError(f"{part}: incomplete store part: required column {fd.name!r} "
+                                 "is missing")
+            continue
+        found = schema.field(fd.name).type
+        if not found.equals(fd.type):
+            raise StoreError(
+                f"{part}: store part column {fd.name!r} has type {found}, expected {fd.type}"
+            )
+
+
+def _read_part(part: Path, name: str) -> pa.Table:
+    """One part, migrated and conformed; any failure is a StoreError naming the part."""
+    try:
+        t = pq.read_table(part)
+    except _PART_ERRORS as exc:
+        raise StoreError(f"{part}: unreadable store part ({exc})") from None
+    try:
+        return conform(upgrade(t, str(part)), name, where=str(part))
+    except SchemaVersionError:
+        raise  # a part of a newer hydrofw: the message says to upgrade
+    except SchemaError as exc:
+        raise StoreError(f"{part}: incomplete store part ({exc})") from None
+    except HydrofwError:
+        raise
+    except _PART_ERRORS as exc:  # a migration meeting a part that lacks a field
+        raise StoreError(
+            f"{part}: incomplete store part: cannot migrate it ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _empty_schema(store: Store, name: str, previous: str | None) -> pa.Schema | None:
+    if name in schema_names():
+        return get_schema(name).arrow
+    parts = store._parts_in(store._run_dir(previous, name)) if previous else []
+    return _read_schema(parts[0]) if parts else None
+
+
+def _replace_link(path: Path, target: str, tmp_dir: Path) -> None:
+    """Point the symlink ``path`` at ``target`` in one rename (readers see old or new)."""
+    tmp = tmp_dir / f"link--{uuid.uuid4().hex}"
+    try:
+        os.symlink(target, tmp, target_is_directory=True)
+    except OSError as exc:  # pragma: no cover - file systems without symlinks
+        raise StoreError(f"{path}: the store needs symbolic links ({exc})") from None
+    os.replace(tmp, path)
+
+
+def _new_run_id() -> str:
+    """Sortable by time: ``YYYYMMDDTHHMMSSffffffZ-<8 hex>``."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{stamp}-{uuid.uuid4().hex[:8]}"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _hydrofw_version() -> str:
+    from . import __version__
+
+    return __version__
 
 
 def row_keys(table: pa.Table, name: str) -> pa.Array:
