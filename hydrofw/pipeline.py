@@ -209,6 +209,15 @@ def run(
         raise CampaignError(f"{root}: no raw/ folder (expected {raw})")
     store_dir = Path(store) if store is not None else root / "store"
     report_dir = Path(report) if report is not None else root / "report"
+    registry = get_registry()
+    # validate first: a campaign.toml mistake is reported before any raw file is read
+    notes = [
+        note
+        for found in registry.call_hook(
+            "hydrofw_campaign_validate", reraise=(HydrofwError,), campaign_dir=root
+        )
+        for note in (found or [])
+    ]
     st = open_store(store_dir)
     datasets, skipped = discover(raw, boundary=root)
     added, failed = ingest(datasets, st, progress=progress, executor=executor)
@@ -220,8 +229,8 @@ def run(
         "rows_added": added,
         "skipped": [(str(p), why) for p, why in skipped],
         "failed": [(str(p), why) for p, why in failed],
+        "notes": notes,
     }
-    registry = get_registry()
     # Derived tables belong to this recorded run; they become the store's default view only
     # when the campaign plugins finish (one atomic switch), older runs stay readable by id.
     with st.run(**campaign_record(root, executor=executor)) as store_run:
