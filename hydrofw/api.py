@@ -129,8 +129,11 @@ def process(name: str, table: pa.Table, **params: Any) -> pa.Table:
     table = conform(table, proc.input_table, where=f"input of processor {name!r}")
     if table.num_rows == 0:
         return empty(proc.output_table)
+    from .progress import step_progress
+
     try:
-        out = proc.process(table, p)
+        with step_progress(name, table.num_rows):
+            out = proc.process(table, p)
     except HydrofwError:
         raise
     except Exception as exc:

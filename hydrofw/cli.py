@@ -52,7 +52,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
 
     options = dict(args.option or [])
     table = read(args.path, format=args.format, **options)
-    exporter = args.exporter or exporter_for_path(args.to) or "parquet"
+    exporter = args.exporter or exporter_for_path(args.to, strict=True)
     export(exporter, table, args.to)
     print(f"{args.path}: {table.num_rows} rows -> {args.to}", file=sys.stderr)
     return EXIT_OK
@@ -163,10 +163,25 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     store = open_store(args.store, create=False)
     table = store.table(args.table, run=args.run)
-    exporter = args.exporter or exporter_for_path(args.to) or "parquet"
+    exporter = args.exporter or exporter_for_path(args.to, strict=True)
     export(exporter, table, args.to)
-    print(f"{args.table}: {table.num_rows} rows -> {args.to}", file=sys.stderr)
+    print(f"{args.table}: {table.num_rows} rows -> {_written(exporter, table, args.to)}",
+          file=sys.stderr)
     return EXIT_OK
+
+
+def _written(exporter: str, table: Any, to: str) -> str:
+    """The files an export wrote, for the message (CSV arrays file, one CSDM file per row)."""
+    if exporter == "csv":
+        from .csvexport import arrays_path, numeric_arrays
+
+        return f"{to}" + (f" and {arrays_path(to)}" if numeric_arrays(table.schema) else "")
+    if exporter == "csdm" and table.num_rows > 1:
+        from .csdm import csdm_paths
+
+        paths = csdm_paths(to, table.num_rows)
+        return f"{paths[0]} ... {paths[-1].name} ({len(paths)} files)"
+    return str(to)
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:

@@ -174,7 +174,9 @@ def ingest(
         raise CampaignError(f"unknown executor {executor!r} (local or dask)")
     added: dict[str, int] = {}
     failed: list[tuple[Path, str]] = []
-    for ds, result in progress_bar(results, desc="ingest", unit="dataset", enabled=progress):
+    for ds, result in progress_bar(
+        results, desc="ingest", unit="dataset", enabled=progress, total=len(datasets)
+    ):
         if isinstance(result, str):
             failed.append((ds.path, result))
             continue

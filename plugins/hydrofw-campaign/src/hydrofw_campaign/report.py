@@ -1,413 +1,346 @@
-"""The campaign report: the paper's Figs. 1-6 as PNG and SVG, and ``summary.md``.
+"""The campaign report: ``index.html`` (one self-contained page), the figures as PNG beside it,
+and ``summary.md`` (its plain-text twin).
 
-Everything is drawn from the result tables of a pipeline run (the same tables the store
-holds), so the report can be rebuilt from a store alone with :func:`write_report`.
+Everything is drawn from the result tables of a pipeline run (the tables the store holds), so
+the report can be rebuilt from a store alone (``hydrofw report STORE``). Figures, per NMR cell:
+Fig. 1 (before/after heating), Fig. 2 (echoes in the time domain, T2 fit), Fig. 3 (T1 vs T2),
+Fig. 4 (spectra by day, peak guide lines, H2 share), Fig. 5 (Pake fit); per transport cell:
+R(T) sweeps with the Tc criteria, Tc by criterion against days; campaign-wide: Fig. 6 (H/La and
+normalised Tc against days) and sigma_DAC against days. See :mod:`hydrofw_campaign.reportfigs`.
 
-=========================  ====================================================================
-file                       content
-=========================  ====================================================================
-``fig1_before_after``      139La and 1H spectra of one cell before and after laser heating
-``fig2_echo_decay``        1H Hahn-echo amplitudes against 2*tau with the T2 fit
-``fig3_t1_t2``             saturation recovery and echo decay on one axis (T1 ~ T2)
-``fig4_stacked``           139La and 1H spectra stacked by day, and the molecular-H2 fraction
-``fig5_pake``              the broad 1H (H2) line with the fitted Pake horn positions
-``fig6_timeseries``        H/La and normalised Tc against days, with the kinetics fits
-``summary.md``             every fitted quantity with its error, per cell
-=========================  ====================================================================
+==========================  ====================================================================
+file                        content
+==========================  ====================================================================
+``index.html``              metadata, every figure (embedded PNG), sortable tables, flags,
+                            skipped/failed files, unanalysed experiments, run id and parameters
+``<cell>_fig<n>_*.png``     the figures of each cell (``fig6_timeseries.png``: campaign-wide)
+``summary.md``              the same content as text (figures linked)
+==========================  ====================================================================
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import math
+import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import attrs
 import pyarrow as pa
 
 from hydrofw.atomic import atomic_path
 
-from . import figures
-from .figures import Curve, Series
-from .series import series_arrays
+from . import figures as F
+from .reportfigs import LEVELS, ReportFigure, build_figures
+from .reporttables import Cell, flag_rows, markdown, result_tables
+from .uformat import format_uncertain, format_value, sort_key
 
-__all__ = ["write_report", "LEVELS"]
+__all__ = ["write_report", "LEVELS", "ReportInputs", "run_info", "render_html", "DPI"]
 
-#: Reference stoichiometries drawn on the H/La panel (Fig. 6a).
-LEVELS = (("LaH10", 10.0), ("LaH6", 6.0), ("LaH3", 3.0))
+#: resolution of the PNG figures
+DPI = 100
+
+
+@attrs.define
+class ReportInputs:
+    """What the report shows besides the result tables."""
+
+    cells_nmr: Sequence[str]
+    cells_transport: Sequence[str]
+    synthesized_at: Mapping[str, dt.datetime]
+    title: str
+    notes: Sequence[str] = ()
+    skipped: Sequence[tuple[str, str]] = ()
+    failed: Sequence[tuple[str, str]] = ()
+    unanalysed: Sequence[tuple[str, str]] = ()
+    run: Mapping[str, Any] | None = None
+    parameters: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+
+
+def run_info(store: Any) -> dict[str, Any] | None:
+    """The latest recorded run of a store (id and record), when the store records runs."""
+    latest = getattr(store, "latest_run", None)
+    if latest is None:
+        return None
+    try:
+        run_id = latest()
+        if run_id is None:
+            return None
+        record = store.run_record(run_id)
+    except Exception as exc:  # noqa: BLE001 - a report is still written, the problem shown
+        return {"id": "?", "error": f"run record unreadable: {exc}"}
+    return {"id": run_id, **(record if isinstance(record, Mapping) else {})}
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+@attrs.frozen
+class _Rendered:
+    key: str
+    cell: str | None
+    label: str
+    caption: str
+    path: Path
+    b64: str
+    width: int
+    height: int
+
+
+def _render(figs: Sequence[ReportFigure], report_dir: Path) -> list[_Rendered]:
+    out = []
+    for f in figs:
+        try:
+            data = F.png_bytes(f.figure, dpi=DPI)
+        finally:
+            f.figure.clear()
+        path = F.save_png(data, report_dir / f"{f.key}.png")
+        w, h = _png_size(data)
+        out.append(
+            _Rendered(
+                f.key,
+                f.cell,
+                f.label,
+                f.caption,
+                path,
+                base64.b64encode(data).decode("ascii"),
+                w,
+                h,
+            )
+        )
+    return out
 
 
 def _rows(tables: Mapping[str, pa.Table], name: str) -> list[dict[str, Any]]:
-    table = tables.get(name)
-    return table.to_pylist() if table is not None else []
-
-
-def _days(row: dict[str, Any], synth: Mapping[str, dt.datetime]) -> float:
-    when, cell = row.get("acquired_at"), row.get("cell")
-    if when is None or cell not in synth:
-        return math.nan
-    return (when - synth[cell]).total_seconds() / 86400.0
-
-
-def _spectra(
-    tables: Mapping[str, pa.Table], cell: str, nucleus: str, synth: Mapping[str, dt.datetime]
-) -> list[tuple[float, dict[str, Any]]]:
-    """Referenced (ppm) frequency-domain spectra of a cell and nucleus, by day."""
-    out = []
-    for r in _rows(tables, "spectrum"):
-        if (
-            r["cell"] == cell
-            and r["nucleus"] == nucleus
-            and r["domain"] == "frequency"
-            and r["x_unit"] == "ppm"
-        ):
-            out.append((_days(r, synth), r))
-    return sorted(out, key=lambda dr: dr[0])
-
-
-def _curve(label: str, r: dict[str, Any]) -> Curve:
-    y = np.asarray(r["re"], float)
-    x = r["x_start"] + r["x_step"] * np.arange(y.size)
-    return Curve(label, x, y)
-
-
-def _day_label(days: float) -> str:
-    return "before heating" if days < 0 else f"day {days:.0f}"
-
-
-def _fig_spectra(
-    tables: Mapping[str, pa.Table], cell: str, synth: Mapping[str, dt.datetime], out: Path
-) -> list[Path]:
-    la, h = _spectra(tables, cell, "139La", synth), _spectra(tables, cell, "1H", synth)
-    paths: list[Path] = []
-    if not (la and h):
-        return paths
-
-    def before_after(series: list[tuple[float, dict[str, Any]]]) -> list[Curve]:
-        before = [s for s in series if s[0] < 0][:1]
-        after = [s for s in series if s[0] >= 0][:1]
-        return [_curve(_day_label(d), r) for d, r in before + after]
-
-    paths += figures.save(
-        figures.before_after_spectra(before_after(la), before_after(h), cell),
-        out,
-        "fig1_before_after",
-    )
-    after = [(d, r) for d, r in la if d >= 0], [(d, r) for d, r in h if d >= 0]
-    h2 = None
-    ts = tables.get("timeseries")
-    if ts is not None:
-        days, value, err = series_arrays(ts, cell, "h2_fraction")
-        if days.size:
-            h2 = Curve("H2 fraction", days, value, err)
-    paths += figures.save(
-        figures.stacked_spectra(
-            [_curve(_day_label(d), r) for d, r in after[0]],
-            [_curve(_day_label(d), r) for d, r in after[1]],
-            h2,
-            cell,
-        ),
-        out,
-        "fig4_stacked",
-    )
-    return paths
-
-
-def _relaxation_pair(
-    tables: Mapping[str, pa.Table], cell: str
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The first T1 and T2 curve of a cell measured on the same day (or the first of each)."""
-    curves = [r for r in _rows(tables, "relaxation") if r["cell"] == cell]
-    t1 = sorted((r for r in curves if r["kind"].startswith("T1")), key=lambda r: r["acquired_at"])
-    t2 = sorted((r for r in curves if r["kind"].startswith("T2")), key=lambda r: r["acquired_at"])
-    for a in t1:
-        for b in t2:
-            if a["acquired_at"].date() == b["acquired_at"].date():
-                return a, b
-    return (t1[0] if t1 else None), (t2[0] if t2 else None)
-
-
-def _fit_of(tables: Mapping[str, pa.Table], curve: dict[str, Any]) -> dict[str, Any] | None:
-    for r in _rows(tables, "relaxation_fit"):
-        if curve["id"] in (r.get("input_ids") or ()) or r.get("relaxation_id") == curve["id"]:
-            return r
-    return None
-
-
-def _model(curve: dict[str, Any], fit: dict[str, Any] | None) -> Curve | None:
-    """The fitted single-exponential curve on a fine delay grid."""
-    if fit is None or fit.get("m0") is None:
-        return None
-    t = np.linspace(0.0, max(curve["delay_s"]) * 1.05, 200)
-    m0, off = fit["m0"], fit.get("offset") or 0.0
-    if fit.get("t1_s"):
-        y = m0 * (1.0 - np.exp(-t / fit["t1_s"])) + off
-        return Curve(f"T1 = {fit['t1_s'] * 1e3:.3f}({_digits(fit['t1_s_err'] * 1e3)}) ms", t, y)
-    if fit.get("t2_s"):
-        y = m0 * np.exp(-((t / fit["t2_s"]) ** (fit.get("beta") or 1.0))) + off
-        return Curve(f"T2 = {fit['t2_s'] * 1e3:.3f}({_digits(fit['t2_s_err'] * 1e3)}) ms", t, y)
-    return None
-
-
-def _digits(err: float | None) -> str:
-    if err is None or not math.isfinite(err):
-        return "?"
-    return f"{err:.3f}"
-
-
-def _fig_relaxation(tables: Mapping[str, pa.Table], cell: str, out: Path) -> list[Path]:
-    t1, t2 = _relaxation_pair(tables, cell)
-    paths: list[Path] = []
-    pairs = []
-    for curve, label in ((t1, "saturation recovery"), (t2, "Hahn echo")):
-        if curve is None:
-            pairs.append(None)
-            continue
-        data = Curve(
-            label,
-            np.asarray(curve["delay_s"]),
-            np.asarray(curve["amplitude"]),
-            np.asarray(curve["amplitude_err"]),
-        )
-        pairs.append((data, _model(curve, _fit_of(tables, curve))))
-    if pairs[1] is not None:
-        data, fit = pairs[1]
-        text = fit.label if fit is not None else "no fit"
-        paths += figures.save(figures.echo_decay(data, fit, text), out, "fig2_echo_decay")
-    if pairs[0] is not None and pairs[1] is not None:
-        paths += figures.save(
-            figures.relaxation_comparison(pairs[0], pairs[1], f"$^1$H T$_1$ and T$_2$, {cell}"),
-            out,
-            "fig3_t1_t2",
-        )
-    return paths
-
-
-def _fig_pake(tables: Mapping[str, pa.Table], cell: str, out: Path) -> list[Path]:
-    fits = sorted(
-        (r for r in _rows(tables, "pake_fit") if r["cell"] == cell), key=lambda r: r["acquired_at"]
-    )
-    spectra = {r["id"]: r for r in _rows(tables, "spectrum")}
-    for fit in reversed(fits):  # the latest fit whose spectrum is at hand
-        spec = spectra.get(fit.get("spectrum_id"))
-        if spec is None:
-            continue
-        y = np.asarray(spec["re"], float)
-        x_khz = (spec["x_start"] + spec["x_step"] * np.arange(y.size)) / 1e3
-        data = Curve("1H solid echo", x_khz, y)
-        # the narrow lattice line would hide the broad H2 signal: clip the plot to the broad part
-        top = float(np.percentile(np.abs(y), 99.0)) * 1.5
-        clipped = Curve(data.label, x_khz, np.clip(y, -top, top))
-        horns = []
-        for r, r_err, split in zip(
-            fit["distance_angstrom"],
-            fit["distance_angstrom_err"],
-            fit["horn_splitting_hz"],
-            strict=True,
-        ):
-            half = split / 2e3 + (fit.get("offset_hz") or 0.0) / 1e3
-            horns.append(
-                Curve(
-                    f"horns of r = {r:.3f}({_digits(r_err)}) A",
-                    np.array([-half, -half, np.nan, half, half]) + 0.0,
-                    np.array([0, top, np.nan, 0, top]),
-                )
-            )
-        title = f"{cell}: molecular H$_2$, day {fit.get('days_since_synthesis', 0):.0f}"
-        return figures.save(figures.pake_fit(clipped, None, horns, title), out, "fig5_pake")
-    return []
-
-
-def _series(
-    ts: pa.Table, kinetics: list[dict[str, Any]], cell: str, quantity: str, label: str
-) -> Series | None:
-    days, value, err = series_arrays(ts, cell, quantity)
-    keep = days >= 0
-    if not keep.any():
-        return None
-    fit_days = fit_value = None
-    fit_label = ""
-    for k in kinetics:
-        if k["cell"] == cell and k["quantity"] == quantity and k.get("tau_days"):
-            fit_days = np.linspace(0.0, float(days.max()), 200)
-            x0, xi, tau = k["x0"], k["x_inf"], k["tau_days"]
-            fit_value = xi + (x0 - xi) * np.exp(-fit_days / tau)
-            fit_label = ""
-    return Series(
-        label, days[keep], value[keep], np.nan_to_num(err[keep]), fit_days, fit_value, fit_label
-    )
-
-
-def _fig_timeseries(tables: Mapping[str, pa.Table], cells: Sequence[str], out: Path) -> list[Path]:
-    ts = tables.get("timeseries")
-    if ts is None:
+    t = tables.get(name)
+    if t is None:
         return []
-    kinetics = _rows(tables, "kinetics")
-    h_la = [s for c in cells if (s := _series(ts, kinetics, c, "h_over_la", c)) is not None]
-    tc = [s for c in cells if (s := _series(ts, kinetics, c, "tc_onset_normalised", c)) is not None]
-    if not (h_la or tc):
-        return []
-    return figures.save(figures.time_series(h_la, tc, LEVELS), out, "fig6_timeseries")
+    keep = [c for c in t.column_names if c not in ("re", "im", "parameters", "history")]
+    return t.select(keep).to_pylist()
 
 
-# ----------------------------------------------------------------------------- summary.md
-def _fmt(value: Any, err: Any = None, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+_CELL_COLUMNS = (
+    ("cell", "cell"),
+    ("kind", "kind"),
+    ("culet (um)", "culet_um"),
+    ("gasket", "gasket"),
+    ("precursor", "precursor"),
+    ("hydrogen source", "hydrogen_source"),
+    ("synthesis pressure (GPa)", "synthesis_pressure_gpa"),
+    ("synthesised at", "synthesized_at"),
+    ("laser T (K)", "laser_temperature_k"),
+    ("notes", "notes"),
+)
+
+
+def _first_last(tables: Mapping[str, pa.Table], cell: str, quantity: str) -> str:
+    rows = [
+        r
+        for r in _rows(tables, "timeseries")
+        if r.get("cell") == cell
+        and r.get("quantity") == quantity
+        and isinstance(r.get("days_since_synthesis"), float)
+        and r["days_since_synthesis"] >= 0
+    ]
+    if not rows:
         return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if not isinstance(value, int | float):
-        return str(value)
-    text = f"{value:.{digits}g}"
-    if err is not None and isinstance(err, int | float) and math.isfinite(err):
-        text += f" ± {err:.2g}"
-    return text
+    rows.sort(key=lambda r: r["days_since_synthesis"])
+    a, b = rows[0], rows[-1]
+    return (
+        f"{format_uncertain(a['value'], a.get('value_err'))} (day {a['days_since_synthesis']:.1f})"
+        f" -> {format_uncertain(b['value'], b.get('value_err'))} "
+        f"(day {b['days_since_synthesis']:.1f})"
+    )
 
 
-def _table(rows: list[dict[str, Any]], columns: Sequence[tuple[str, str, str | None]]) -> str:
-    head = "| " + " | ".join(c[0] for c in columns) + " |"
-    rule = "| " + " | ".join("---" for _ in columns) + " |"
-    body = [
-        "| "
-        + " | ".join(_fmt(r.get(col), r.get(err) if err else None) for _, col, err in columns)
-        + " |"
-        for r in rows
+def _cell_summary(tables: Mapping[str, pa.Table], cell: str, kind: str) -> str:
+    def count(name: str) -> int:
+        t = tables.get(name)
+        if t is None or "cell" not in t.column_names:
+            return 0
+        return sum(1 for c in t.column("cell").to_pylist() if c == cell)
+
+    if kind == "transport":
+        parts = [f"{count('transport')} R(T) sweeps, {count('tc')} Tc evaluations"]
+        fl = _first_last(tables, cell, "tc_onset_k")
+        if fl:
+            parts.append(f"onset Tc (K): {fl}")
+    else:
+        parts = [
+            f"{count('lineshape')} lineshape fits, {count('relaxation_fit')} relaxation fits, "
+            f"{count('pake_fit')} Pake fits, {count('quantification')} H/La values"
+        ]
+        for q, name in (("h_over_la", "H/La"), ("h2_fraction", "H2 share")):
+            fl = _first_last(tables, cell, q)
+            if fl:
+                parts.append(f"{name}: {fl}")
+    return "; ".join(parts) + "."
+
+
+def _status_line(inp: ReportInputs, n_cells: int, n_figs: int) -> str:
+    def names(items: Sequence[tuple[str, str]]) -> str:
+        return ", ".join(Path(p).name for p, _ in items) or "none"
+
+    return (
+        f"{n_cells} cells, {n_figs} figures. Failed: {names(inp.failed)}. "
+        f"Skipped: {names(inp.skipped)}. Not analysed: "
+        + (", ".join(f"{Path(p).name} ({prog})" for p, prog in inp.unanalysed) or "none")
+        + "."
+    )
+
+
+def _campaign_meta(tables: Mapping[str, pa.Table]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    rows = _rows(tables, "campaign")
+    c = rows[0] if rows else {}
+    meta = [
+        ("campaign", c.get("campaign")),
+        ("field (T)", format_value(c.get("field_t"))),
+        ("1H frequency (MHz)", format_value((c.get("proton_frequency_hz") or math.nan) / 1e6)),
+        ("folder", c.get("root")),
+        ("store built", format_value(c.get("created_at"))),
     ]
-    return "\n".join([head, rule, *body])
+    return c, [(k, str(v)) for k, v in meta if v not in (None, "")]
 
 
-def _summary(
-    tables: Mapping[str, pa.Table], notes: Sequence[str], figures_: Sequence[Path], title: str
-) -> str:
-    def by(name: str, *keys: str) -> list[dict[str, Any]]:
-        return sorted(_rows(tables, name), key=lambda r: tuple(str(r.get(k)) for k in keys))
-
-    parts = [
-        f"# {title}",
-        "",
-        "Generated by `hydrofw run`. Values are given ± one standard "
-        "error. Days count from each cell's laser-heating synthesis.",
-        "",
-    ]
-    parts += ["## Figures", ""] + [
-        f"- [{p.name}]({p.name})" for p in figures_ if p.suffix == ".png"
-    ]
-    sections = [
-        (
-            "Kinetics (linear rate and exponential approach)",
-            "kinetics",
-            ("cell", "quantity"),
-            [
-                ("cell", "cell", None),
-                ("quantity", "quantity", None),
-                ("rate per day", "rate_per_day", "rate_per_day_err"),
-                ("x0", "x0", "x0_err"),
-                ("x_inf", "x_inf", "x_inf_err"),
-                ("tau (d)", "tau_days", "tau_days_err"),
-                ("AIC lin", "aic_linear", None),
-                ("AIC exp", "aic_exponential", None),
-                ("preferred", "preferred_model", None),
-                ("asymptote constrained", "constrained", None),
-            ],
-        ),
-        (
-            "H/La (spin counting)",
-            "quantification",
-            ("cell", "days_since_synthesis"),
-            [
-                ("cell", "cell", None),
-                ("day", "days_since_synthesis", None),
-                ("H/La", "ratio", "ratio_err"),
-                ("mode", "mode", None),
-            ],
-        ),
-        (
-            "Relaxation",
-            "relaxation_fit",
-            ("cell", "days_since_synthesis"),
-            [
-                ("cell", "cell", None),
-                ("day", "days_since_synthesis", None),
-                ("model", "model", None),
-                ("T1 (s)", "t1_s", "t1_s_err"),
-                ("T2 (s)", "t2_s", "t2_s_err"),
-                ("T1/T2", "t1_over_t2", "t1_over_t2_err"),
-                ("red. chi2", "reduced_chi2", None),
-                ("constrained", "constrained", None),
-            ],
-        ),
-        (
-            "Diffusion coefficient (eq. 1, hbar)",
-            "diffusion",
-            ("cell", "days_since_synthesis"),
-            [
-                ("cell", "cell", None),
-                ("day", "days_since_synthesis", None),
-                ("D (cm2/s)", "d_cm2_s", "d_cm2_s_err"),
-                ("omega0 tau", "omega0_tau", "omega0_tau_err"),
-                ("extreme narrowing", "extreme_narrowing", None),
-                ("convention", "convention", None),
-            ],
-        ),
-        (
-            "Molecular H2 (Pake fits)",
-            "pake_fit",
-            ("cell", "days_since_synthesis"),
-            [
-                ("cell", "cell", None),
-                ("day", "days_since_synthesis", None),
-                ("central fraction", "central_fraction", "central_fraction_err"),
-                ("broadening (Hz)", "broadening_hz", "broadening_hz_err"),
-                ("red. chi2", "reduced_chi2", None),
-            ],
-        ),
-        (
-            "Lineshapes",
-            "lineshape",
-            ("cell", "nucleus", "days_since_synthesis"),
-            [
-                ("cell", "cell", None),
-                ("nucleus", "nucleus", None),
-                ("day", "days_since_synthesis", None),
-                ("shift (ppm)", "peak_ppm", "peak_ppm_err"),
-                ("FWHM (Hz)", "fwhm_hz", "fwhm_hz_err"),
-                ("SNR (time)", "snr_time", None),
-            ],
-        ),
-        (
-            "Tc (cooling and warming sweeps)",
-            "tc",
-            ("cell", "days_since_synthesis"),
-            [
-                ("cell", "cell", None),
-                ("day", "days_since_synthesis", None),
-                ("sweep", "sweep", None),
-                ("onset (K)", "tc_onset_k", "tc_onset_k_err"),
-                ("T50 (K)", "tc_50_k", "tc_50_k_err"),
-                ("T90 (K)", "tc_90_k", "tc_90_k_err"),
-                ("T10 (K)", "tc_10_k", "tc_10_k_err"),
-                ("zero (K)", "tc_zero_k", "tc_zero_k_err"),
-                ("width (K)", "width_k", "width_k_err"),
-            ],
-        ),
-    ]
-    for heading, name, keys, columns in sections:
-        rows = by(name, *keys)
-        if rows:
-            parts += ["", f"## {heading}", "", _table(rows, columns)]
-    pake = by("pake_fit", "cell", "days_since_synthesis")
-    if pake:
-        parts += ["", "Pake distances (angstrom), shortest first:", ""]
-        for r in pake:
-            dist = ", ".join(
-                f"{d:.3f} ± {e:.2g}"
-                for d, e in zip(r["distance_angstrom"], r["distance_angstrom_err"], strict=True)
+def _run_meta(run: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    if not run:
+        return [("run id", "not recorded (the store keeps no run records)")]
+    out = [("run id", str(run.get("id")))]
+    for k in (
+        "status",
+        "started_at",
+        "finished_at",
+        "committed_at",
+        "executor",
+        "campaign_toml_sha256",
+        "hydrofw_version",
+        "error",
+    ):
+        if run.get(k) not in (None, ""):
+            out.append((k.replace("_", " "), str(run[k])))
+    plugins = run.get("plugins")
+    if isinstance(plugins, list) and plugins:
+        out.append(
+            (
+                "plugins",
+                ", ".join(
+                    f"{p.get('name')} {p.get('version') or '?'}"
+                    for p in plugins
+                    if isinstance(p, Mapping)
+                ),
             )
-            parts.append(f"- {r['cell']} day {_fmt(r['days_since_synthesis'])}: {dist}")
-    if notes:
-        parts += ["", "## Notes", ""] + [f"- {n}" for n in notes]
+        )
+    return out
+
+
+def _html_context(
+    tables: Mapping[str, pa.Table], inp: ReportInputs, rendered: Sequence[_Rendered]
+) -> dict[str, Any]:
+    from hydrofw import __version__
+
+    campaign, campaign_meta = _campaign_meta(tables)
+    cell_rows = {r.get("cell"): r for r in _rows(tables, "cell")}
+    ids = list(dict.fromkeys([*inp.cells_nmr, *inp.cells_transport, *cell_rows]))
+    cells = []
+    for cid in ids:
+        r = cell_rows.get(cid, {"cell": cid})
+        kind = r.get("kind") or ("nmr" if cid in inp.cells_nmr else "transport")
+        cells.append(
+            {
+                "id": cid,
+                "kind": kind,
+                "row": [
+                    Cell(format_value(r.get(col)), sort_key(r.get(col))) for _, col in _CELL_COLUMNS
+                ],
+                "summary": _cell_summary(tables, cid, kind),
+                "figures": [f for f in rendered if f.cell == cid],
+            }
+        )
+    return {
+        "title": inp.title,
+        "campaign": campaign,
+        "campaign_meta": campaign_meta,
+        "status_line": _status_line(inp, len(cells), len(rendered)),
+        "cells": cells,
+        "cell_headers": [h for h, _ in _CELL_COLUMNS],
+        "campaign_figures": [f for f in rendered if f.cell is None],
+        "result_tables": result_tables(tables),
+        "failed": list(inp.failed),
+        "skipped": list(inp.skipped),
+        "unanalysed": list(inp.unanalysed),
+        "notes": list(inp.notes),
+        "flags": flag_rows(tables),
+        "run_meta": _run_meta(inp.run),
+        "parameters": [
+            (step, json.dumps(p, sort_keys=True, default=str)) for step, p in inp.parameters.items()
+        ],
+        "version": __version__,
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+    }
+
+
+def render_html(context: Mapping[str, Any]) -> str:
+    """``index.html`` from the package template (jinja2, autoescaped)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("hydrofw_campaign", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("report.html.j2").render(**context)
+
+
+def _summary_md(ctx: Mapping[str, Any], rendered: Sequence[_Rendered]) -> str:
+    parts = [f"# {ctx['title']}", ""]
+    parts += [f"- {k}: {v}" for k, v in ctx["campaign_meta"]]
+    parts += [
+        "",
+        ctx["status_line"],
+        "",
+        "Values are given with one standard error in the last "
+        "digits: 1.449(3) means 1.449 ± 0.003. Days count from each cell's laser-heating "
+        "synthesis. `index.html` beside this file shows the same with the figures.",
+        "",
+    ]
+    parts += [
+        "## Cells",
+        "",
+        "| " + " | ".join(ctx["cell_headers"]) + " |",
+        "| " + " | ".join("---" for _ in ctx["cell_headers"]) + " |",
+    ]
+    parts += ["| " + " | ".join(c.text for c in cell["row"]) + " |" for cell in ctx["cells"]]
+    for cell in ctx["cells"]:
+        parts += ["", f"### {cell['id']} ({cell['kind']})", "", cell["summary"], ""]
+        parts += [f"- [{f.label}]({f.path.name}): {f.caption}" for f in cell["figures"]]
+    parts += ["", "## Campaign figures", ""]
+    parts += [f"- [{f.label}]({f.path.name}): {f.caption}" for f in ctx["campaign_figures"]]
+    parts += ["", "## Results"]
+    for view in ctx["result_tables"]:
+        parts += ["", f"### {view.heading} (`{view.name}`)", "", markdown(view)]
+    parts += ["", "## Flags and files", ""]
+    for heading, items in (
+        ("Failed files", [f"`{p}`: {w}" for p, w in ctx["failed"]]),
+        ("Skipped files", [f"`{p}`: {w}" for p, w in ctx["skipped"]]),
+        (
+            "Ingested experiments no analysis rule took",
+            [f"`{p}`: pulse program `{g}`" for p, g in ctx["unanalysed"]],
+        ),
+        ("Notes", list(ctx["notes"])),
+        ("Flags", [f"{t}: `{f}` ({n} rows): {', '.join(w)}" for t, f, n, w in ctx["flags"]]),
+    ):
+        parts += [f"### {heading} ({len(items)})", ""]
+        parts += [f"- {i}" for i in items] or ["none"]
+        parts.append("")
+    parts += ["## Run", ""] + [f"- {k}: {v}" for k, v in ctx["run_meta"]]
+    parts += ["", "Parameters of each analysis step:", ""]
+    parts += [f"- `{s}`: `{p}`" for s, p in ctx["parameters"]]
     return "\n".join(parts) + "\n"
 
 
@@ -420,17 +353,43 @@ def write_report(
     synthesized_at: Mapping[str, dt.datetime],
     title: str,
     notes: Sequence[str] = (),
+    skipped: Sequence[tuple[str, str]] = (),
+    failed: Sequence[tuple[str, str]] = (),
+    unanalysed: Sequence[tuple[str, str]] = (),
+    run: Mapping[str, Any] | None = None,
+    parameters: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Path]:
-    """Write the figures and ``summary.md`` into ``report_dir``; return the files written."""
+    """Write the figures, ``index.html`` and ``summary.md`` into ``report_dir``; return the
+    files written. PNG files of figures no longer produced are removed."""
+    inp = ReportInputs(
+        cells_nmr,
+        cells_transport,
+        synthesized_at,
+        title,
+        notes,
+        skipped,
+        failed,
+        unanalysed,
+        run,
+        dict(parameters or {}),
+    )
     report_dir.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    if cells_nmr:
-        first = cells_nmr[0]
-        paths += _fig_spectra(tables, first, synthesized_at, report_dir)
-        paths += _fig_relaxation(tables, first, report_dir)
-        paths += _fig_pake(tables, first, report_dir)
-    paths += _fig_timeseries(tables, [*cells_nmr, *cells_transport], report_dir)
-    summary = report_dir / "summary.md"
+    figs = build_figures(
+        tables, cells_nmr=cells_nmr, cells_transport=cells_transport, synthesized_at=synthesized_at
+    )
+    rendered = _render(figs, report_dir)
+    keep = {f.path.name for f in rendered}
+    for old in report_dir.glob("*.png"):  # figures of an earlier report that are gone now
+        if old.name not in keep and (
+            "_fig" in old.name
+            or old.name.startswith(("fig", "dac_"))
+            or old.name.endswith(("_rt_sweeps.png", "_tc_criteria.png"))
+        ):
+            old.unlink()
+    ctx = _html_context(tables, inp, rendered)
+    index, summary = report_dir / "index.html", report_dir / "summary.md"
+    with atomic_path(index) as tmp:
+        Path(tmp).write_text(render_html(ctx), encoding="utf-8")
     with atomic_path(summary) as tmp:
-        tmp.write_text(_summary(tables, notes, paths, title))
-    return [*paths, summary]
+        Path(tmp).write_text(_summary_md(ctx, rendered), encoding="utf-8")
+    return [*(f.path for f in rendered), index, summary]

@@ -1,0 +1,121 @@
+"""Write a campaign's report from a store (after ``hydrofw run``, or alone for
+``hydrofw report STORE``): metadata from ``campaign.toml``, the step parameters in force, the
+run record, and the ingested experiments that no ``[experiments]`` rule took."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .config import CampaignConfig, load_campaign
+
+__all__ = ["campaign_report", "unanalysed_experiments", "step_parameters"]
+
+
+def step_parameters(config: CampaignConfig) -> dict[str, dict[str, Any]]:
+    """Parameters of each analysis step: defaults overridden by ``[pipeline.params]``."""
+    from .pipeline import STEP_DEFAULTS
+
+    steps = dict.fromkeys([*STEP_DEFAULTS, *config.pipeline.params])
+    out = {}
+    for step in steps:
+        merged = dict(STEP_DEFAULTS.get(step, {}))
+        merged.update(config.pipeline.params.get(step, {}))
+        out[step] = merged
+    return out
+
+
+def unanalysed_experiments(
+    spectra: pa.Table | None, config: CampaignConfig
+) -> list[tuple[str, str]]:
+    """(source path, pulse program) of every raw acquisition that no experiment rule classifies,
+    one entry per source."""
+    if spectra is None or spectra.num_rows == 0:
+        return []
+    from .pipeline import attach_campaign, classify
+
+    raw = spectra.filter(pc.equal(spectra.column("domain"), "time"))
+    if "history" in raw.column_names:
+        raw = raw.filter(pc.equal(pc.list_value_length(raw.column("history")), 0))
+    if raw.num_rows == 0:
+        return []
+    raw = attach_campaign(
+        raw.select([c for c in raw.column_names if c not in ("re", "im", "parameters")]),
+        config,
+        "source_path",
+    )
+    kinds = np.asarray(classify(raw, config), dtype=object)
+    out: dict[str, str] = {}
+    for r, kind in zip(
+        raw.select(["source_path", "pulse_program"]).to_pylist(), kinds, strict=True
+    ):
+        if kind is None:
+            out.setdefault(str(r["source_path"]), str(r["pulse_program"] or "?"))
+    return sorted(out.items())
+
+
+def campaign_report(
+    store: Any,
+    campaign_dir: Path,
+    report_dir: Path,
+    *,
+    tables: Mapping[str, pa.Table] | None = None,
+    notes: Sequence[str] = (),
+    skipped: Sequence[tuple[str, str]] = (),
+    failed: Sequence[tuple[str, str]] = (),
+    run: Mapping[str, Any] | None = None,
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Write the report of ``campaign_dir`` from ``tables`` (default: every table of
+    ``store``); returns the files written and the unanalysed experiments."""
+    from .report import run_info, write_report
+
+    config = load_campaign(campaign_dir)
+    if tables is None:
+        tables = {name: store.table(name) for name in store.tables()}
+    else:  # add the raw rows the results were made from (raw echoes, R(T) sweeps)
+        tables = dict(tables)
+        stored = set(store.tables())
+        if "transport" not in tables and "transport" in stored:
+            tables["transport"] = store.table("transport")
+        if "spectrum" in stored:
+            raw = store.table("spectrum")
+            if "history" in raw.column_names:
+                raw = raw.filter(pc.equal(pc.list_value_length(raw.column("history")), 0))
+            mine = tables.get("spectrum")
+            tables["spectrum"] = (
+                raw if mine is None else pa.concat_tables([mine, raw], promote_options="default")
+            )
+    unanalysed = unanalysed_experiments(tables.get("spectrum"), config)
+    if run is None:  # a rebuild: the files the run skipped or failed are in its record
+        run = run_info(store)
+        if run:
+            skipped = skipped or [tuple(x) for x in run.get("skipped_files") or ()]
+            failed = failed or [tuple(x) for x in run.get("failed_files") or ()]
+            notes = notes or list(run.get("notes") or ())
+    elif hasattr(store, "note"):  # a recorded run: keep them for a later rebuild
+        store.note(
+            skipped_files=[list(x) for x in skipped],
+            failed_files=[list(x) for x in failed],
+            unanalysed_experiments=[list(x) for x in unanalysed],
+        )
+    kinds = {c.id: c.cell.kind for c in config.cells}
+    files = write_report(
+        tables,
+        report_dir,
+        cells_nmr=[c for c, k in kinds.items() if k == "nmr"],
+        cells_transport=[c for c, k in kinds.items() if k == "transport"],
+        synthesized_at={c.id: c.cell.synthesized_at for c in config.cells if c.cell.synthesized_at},
+        title=f"{config.campaign.campaign}: campaign report",
+        notes=notes,
+        skipped=skipped,
+        failed=failed,
+        unanalysed=unanalysed,
+        run=run,
+        parameters=step_parameters(config),
+    )
+    return files, unanalysed
