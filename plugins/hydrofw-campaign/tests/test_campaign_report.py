@@ -237,6 +237,15 @@ def test_report_rebuilds_from_store_without_reanalysis(campaign, tmp_path, capsy
         assert len(store.runs()) == runs_before
 
 
+def test_hydrofw_campaign_report_hook_declines_without_campaign_toml(tmp_path):
+    from hydrofw.registry import get_registry
+
+    store = hydrofw.open_store(tmp_path / "store")
+    assert get_registry().pm.hook.hydrofw_campaign_report(
+        store=store, campaign_dir=tmp_path, report_dir=tmp_path / "report"
+    ) is None
+
+
 def test_empty_tables_give_a_report_without_figures(tmp_path):
     from hydrofw_campaign.report import write_report
 
