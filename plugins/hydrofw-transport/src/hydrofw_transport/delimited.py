@@ -43,6 +43,7 @@ _DELIMITERS = ("\t", ",", ";", " ")
 _NUMERIC = re.compile(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$")
 _LEADING_NUMBER = re.compile(r"^\s*[+-]?\.?\d")
 _PROBE_LINES = 20
+_BLOCK_BYTES = 4 << 20  # pyarrow parses blocks in parallel; 4 MiB beats the 1 MiB default
 
 
 @attrs.frozen
@@ -131,7 +132,7 @@ def delimiter_option(value: str | None) -> str | None:
     if value is None:
         return None
     text = _DELIMITER_NAMES.get(str(value).lower(), str(value))
-    if len(text) != 1 or text in "\r\n\"":
+    if len(text) != 1 or text in '\r\n"':
         raise ParameterError(
             f"delimiter={value!r}: give one character or one of {', '.join(_DELIMITER_NAMES)}"
         )
@@ -191,7 +192,11 @@ def split_log(
             continue
         break
     else:
-        cut = "" if truncated_at is None else f" (its last line, cut at byte {truncated_at}, is dropped)"
+        cut = (
+            ""
+            if truncated_at is None
+            else f" (its last line, cut at byte {truncated_at}, is dropped)"
+        )
         raise FormatError(where, f"holds no data lines{cut}", line=number or None)
     if header_line is not None and header_text is None:
         raise FormatError(where, f"header_line={header_line} but the file has {number} lines")
@@ -241,8 +246,7 @@ def split_log(
     if delimiter is not None:
         raise FormatError(
             where,
-            f"the lines are not split into the same number (>= 2) of fields by "
-            f"{_name(delimiter)}",
+            f"the lines are not split into the same number (>= 2) of fields by {_name(delimiter)}",
             line=first_line,
         )
     raise FormatError(
@@ -321,9 +325,7 @@ class Parsed:
     skipped_lines: tuple[int, ...] = ()
 
 
-def parse_columns(
-    log: TextLog, indices: Sequence[int], *, skip_bad_lines: bool = False
-) -> Parsed:
+def parse_columns(log: TextLog, indices: Sequence[int], *, skip_bad_lines: bool = False) -> Parsed:
     """Parse the data lines; return the columns ``indices`` as Arrow arrays (types inferred:
     float64/int64, timestamp for ISO dates, string for anything else).
 
@@ -383,7 +385,7 @@ def _parse(
     try:
         table = pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(body)),
-            read_options=pacsv.ReadOptions(column_names=names),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 newlines_in_values=False,

@@ -27,9 +27,7 @@ __all__ = ["evaluate"]
 _SQRT12 = np.sqrt(12.0)
 
 
-def evaluate(
-    p: Padded, params: TcParams, sigma_t_k: np.ndarray | None = None
-) -> dict[str, Any]:
+def evaluate(p: Padded, params: TcParams, sigma_t_k: np.ndarray | None = None) -> dict[str, Any]:
     """Every criterion for every row of ``p``: arrays keyed by ``tc`` column name (plus
     private ``_``-prefixed masks used for flags). ``sigma_t_k``: thermometer noise per row
     (K); a temperature interpolated between two readings carries 0.5 sigma_T on top
@@ -41,7 +39,7 @@ def evaluate(
     else:
         sigma = np.full(len(p.count), params.noise_ohm)
     fit = local_linear(p, params.smoothing_points)
-    steps = find_steps(p, fit, params.step_prominence, params.min_step_fraction)
+    steps = find_steps(p, fit, params.step_prominence, params.min_step_fraction, sigma)
     line = normal_state(p, fit, sigma, params, steps)
     out = _criteria(p, fit, line, sigma, params, steps)
     if sigma_t_k is not None:

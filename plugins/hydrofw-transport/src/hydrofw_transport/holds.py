@@ -12,10 +12,10 @@ bands are tried, a tight one ``max(5 sigma_T, 2 h)`` and a wide one
 ``max(5 sigma_T, hold_band_fraction x span)`` (a hold that drifts or overshoots). Any run of
 k + 1 consecutive points over which the temperature moves by less than the band, with k more
 than 3 x the points a steady sweep puts in the band (k = 3 (band / h + 1) + 5), is a hold,
-and holds are dropped (flag ``hold_points_removed:N``) unless they are most of the row in at least
-five separate runs (a stepped measurement, flag ``stepped_sweep``, kept whole). A row whose temperature then reverses by more than ``max(10 band, 2 K)`` is cut into
-legs by :func:`.sweeps.split_sweeps` and only the longest leg is kept (flag
-``turning_point``).
+and holds are dropped (flag ``hold_points_removed:N``) unless they are most of the row in at
+least five separate runs (a stepped measurement, flag ``stepped_sweep``, kept whole). A row
+whose temperature then reverses by more than ``max(10 band, 2 K)`` is cut into legs by
+:func:`.sweeps.split_sweeps` and only the longest leg is kept (flag ``turning_point``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from .sweeps import noise_sigma, split_sweeps
+from .criteria import row_median
+from .sweeps import split_sweeps
 
 __all__ = ["Trimmed", "trim_rows"]
 
@@ -60,7 +61,7 @@ def _held(t: np.ndarray, width: float, k: int) -> np.ndarray:
     return np.cumsum(cover[:-1]) > 0
 
 
-def _keep(t: np.ndarray, fraction: float) -> tuple[np.ndarray, list[str]]:
+def _keep(t: np.ndarray, fraction: float, sigma_t: float) -> tuple[np.ndarray, list[str]]:
     """Indices (into ``t``) of the points kept in one row, and its flags."""
     n = t.size
     index = np.arange(n)
@@ -69,7 +70,6 @@ def _keep(t: np.ndarray, fraction: float) -> tuple[np.ndarray, list[str]]:
     span = float(np.ptp(t))
     if span <= 0:
         return index, []
-    sigma_t = noise_sigma(t)
     step = span / n  # the mean temperature step of a steady sweep
     band = max(5.0 * sigma_t, fraction * span)
     held = np.zeros(n, dtype=bool)
@@ -97,6 +97,64 @@ def _keep(t: np.ndarray, fraction: float) -> tuple[np.ndarray, list[str]]:
     return index, flags
 
 
+def _padded(
+    offsets: np.ndarray, t_flat: np.ndarray, good: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The good temperatures of every row in measured order, NaN padded, and their counts."""
+    n_rows = offsets.size - 1
+    row = np.repeat(np.arange(n_rows), np.diff(offsets))[good]
+    t = t_flat[good]
+    count = np.bincount(row, minlength=n_rows)
+    start = np.concatenate(([0], np.cumsum(count)[:-1]))
+    pos = np.arange(t.size) - start[row]
+    padded = np.full((n_rows, max(int(count.max()) if n_rows else 0, 3)), np.nan)
+    padded[row, pos] = t
+    return padded, count
+
+
+def _row_noise(padded: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Thermometer noise sigma_T of every row in measured order (as
+    :func:`.sweeps.noise_sigma`: 1.4826 MAD of second differences / sqrt(6)), all rows at
+    once."""
+    d2 = padded[:, 2:] - 2.0 * padded[:, 1:-1] + padded[:, :-2]
+    med = row_median(d2)
+    mad = row_median(np.abs(d2 - med[:, None]))
+    sigma = 1.4826 * mad / np.sqrt(6.0)
+    return np.where(count >= 5, np.nan_to_num(sigma), 0.0)
+
+
+def _plain_rows(
+    padded: np.ndarray, count: np.ndarray, sigma_t: np.ndarray, fraction: float
+) -> np.ndarray:
+    """Rows that certainly hold no hold and no reversal (vectorised screen with the tests of
+    :func:`_keep`); the others are examined one by one."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        valid = np.arange(padded.shape[1])[None, :] < count[:, None]
+        lo = np.where(valid, padded, np.inf).min(axis=1)
+        hi = np.where(valid, padded, -np.inf).max(axis=1)
+        span = hi - lo
+        step = span / np.maximum(count, 1)
+        band = np.maximum(5.0 * sigma_t, fraction * span)
+        suspect = np.zeros(len(count), dtype=bool)
+        j = np.arange(padded.shape[1])[None, :]
+        for width in (np.maximum(5.0 * sigma_t, 2.0 * step), band):
+            k = (3.0 * (width / step + 1.0)).astype(np.int64) + 5
+            ahead = j + k[:, None]
+            later = np.take_along_axis(padded, np.minimum(ahead, padded.shape[1] - 1), axis=1)
+            still = (np.abs(later - padded) < width[:, None]) & (ahead < count[:, None])
+            suspect |= still.any(axis=1)
+        first = padded[:, 0]
+        last = np.take_along_axis(padded, np.maximum(count - 1, 0)[:, None], axis=1)[:, 0]
+        forward = last >= first
+        up = np.where(valid, padded, -np.inf)
+        down = np.where(valid, padded, np.inf)
+        run_up = np.where(valid, np.maximum.accumulate(up, axis=1) - padded, 0.0).max(axis=1)
+        run_down = np.where(valid, padded - np.minimum.accumulate(down, axis=1), 0.0).max(axis=1)
+        run = np.where(forward, run_up, run_down)
+        suspect |= run > np.maximum(10.0 * band, 2.0)
+    return ~suspect | (count < 4 * _END_POINTS) | ~(span > 0)
+
+
 def trim_rows(
     offsets: np.ndarray, t_flat: np.ndarray, r_flat: np.ndarray, fraction: float
 ) -> Trimmed:
@@ -104,13 +162,19 @@ def trim_rows(
     keep_parts: list[np.ndarray] = []
     flags: list[list[str]] = []
     counts = np.zeros(offsets.size - 1, dtype=np.int64)
-    sigma_t = np.zeros(offsets.size - 1)
+    good_flat = np.isfinite(t_flat) & np.isfinite(r_flat)
+    padded, good_count = _padded(offsets, t_flat, good_flat)
+    sigma_t = _row_noise(padded, good_count)
+    plain = _plain_rows(padded, good_count, sigma_t, fraction)
     for row in range(offsets.size - 1):
         lo, hi = int(offsets[row]), int(offsets[row + 1])
-        t = t_flat[lo:hi]
-        good = np.flatnonzero(np.isfinite(t) & np.isfinite(r_flat[lo:hi]))
-        idx, row_flags = _keep(t[good], fraction)
-        sigma_t[row] = noise_sigma(t[good])
+        good = np.flatnonzero(good_flat[lo:hi])
+        if plain[row]:
+            keep_parts.append(lo + good)
+            counts[row] = good.size
+            flags.append([])
+            continue
+        idx, row_flags = _keep(t_flat[lo:hi][good], fraction, float(sigma_t[row]))
         keep_parts.append(lo + good[idx])
         counts[row] = idx.size
         flags.append(row_flags)

@@ -52,7 +52,8 @@ def thermal_lag(table: pa.Table, t50_k: np.ndarray, t50_err: np.ndarray) -> Lag:
         if source[i] is None or index[i] is None:
             continue
         for step in (1, -1):
-            j = where.get((source[i], channel[i], int(index[i]) + step))  # type: ignore[call-overload]
+            key = (source[i], channel[i], int(index[i]) + step)  # type: ignore[call-overload]
+            j = where.get(key)
             if j is None or {direction[i], direction[j]} != {"cooling", "warming"}:
                 continue
             warm, cool = (i, j) if direction[i] == "warming" else (j, i)

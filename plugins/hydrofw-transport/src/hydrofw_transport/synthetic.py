@@ -110,9 +110,9 @@ def log_arrays(model: SweepModel, seed: int) -> tuple[np.ndarray, np.ndarray, np
     hold = model.base_k + 0.05 * np.exp(-np.arange(model.hold_points) / 30.0)
     up = down[::-1]
     sample = np.concatenate([down, hold, up])
-    reading = np.concatenate(
-        [down - model.lag_k, hold, up + model.lag_k]
-    ) + rng.normal(0.0, model.noise_t_k, sample.size)
+    reading = np.concatenate([down - model.lag_k, hold, up + model.lag_k]) + rng.normal(
+        0.0, model.noise_t_k, sample.size
+    )
     r = model.resistance(sample)
     r = r + rng.normal(0.0, model.noise_rel * model.r_n_ohm, sample.size)
     missing = rng.uniform(size=sample.size) < model.missing_fraction

@@ -119,7 +119,10 @@ def process(table: pa.Table, params: TcParams) -> pa.Table:
     columns["n_steps"] = pa.array(np.where(blank, 0, out["n_steps"]).astype(np.int64))
     for name in ("step_temperatures_k", "step_temperatures_k_err", "step_fractions"):
         columns[name] = pa.array(
-            [[] if b else [float(v) for v in values] for values, b in zip(out[name], blank)],
+            [
+                [] if b else [float(v) for v in values]
+                for values, b in zip(out[name], blank, strict=True)
+            ],
             pa.list_(pa.float64()),
         )
     lag = thermal_lag(table, out["tc_50_k"], out["tc_50_k_err"])
