@@ -192,16 +192,14 @@ def test_echo_delay_precedence() -> None:
     assert _echo_delay(config, "V1", "varian", "tau") == "full"
     # B1: console facts
     assert _echo_delay(config, "B1", "bruker", None) == "full"
-    bare = _config(BASE.replace('echo_delay = "full"\n\n[cells.references', '\n[cells.references'))
+    bare_text = BASE.replace('echo_delay = "full"\n\n[cells.references', "\n[cells.references")
+    bare = _config(bare_text)
     assert bare.cell("B1").acquisition.echo_delay is None
     # defaults by format: a Varian tau array holds tau, a Bruker vdlist is used as written
     assert _echo_delay(bare, "B1", "varian", "tau") == "tau"
     assert _echo_delay(bare, "B1", "bruker", None) == "full"
-    glob = _config(
-        bare_text := BASE.replace('echo_delay = "full"\n\n[cells.references', "\n[cells.references")
-        + '\n[pipeline.params."relaxation.build"]\necho_delay = "tau"\n'
-    )
-    assert bare_text  # the campaign-wide value still works where a cell sets none
+    # the campaign-wide value still works where a cell sets none
+    glob = _config(bare_text + '\n[pipeline.params."relaxation.build"]\necho_delay = "tau"\n')
     assert _echo_delay(glob, "B1", "bruker", None) == "tau"
     assert _echo_delay(glob, "V1", "varian", "tau") == "full"
 
@@ -278,13 +276,15 @@ def test_nearest_session_error_includes_the_drift() -> None:
     t1 = t0 + dt.timedelta(days=0.8)  # no Cu line that day; nearest is t0, 0.8 d away
     nu0, nu2 = AMBIENT_HZ * (1 - 100e-6), AMBIENT_HZ * (1 - 110e-6)
     lines = _cu_lines([("V1", t0, nu0, 10.0), ("V1", t2, nu2, 10.0)])
-    values, _ = session_shieldings(config, lines, _sessions(config, [("V1", t0), ("V1", t1), ("V1", t2)]))
+    sessions = _sessions(config, [("V1", t0), ("V1", t1), ("V1", t2)])
+    values, _ = session_shieldings(config, lines, sessions)
     mid = values[("V1", "2026-01-13#2")] if ("V1", "2026-01-13#2") in values else None
     mid = mid or values[("V1", "2026-01-14")]
     base = values[("V1", "2026-01-13")]
     drift = 10.0 / 2.0 * 0.8  # 5 ppm/day over 0.8 day
     assert mid.flags == ("nearest_session",) and mid.sigma_dac_ppm == base.sigma_dac_ppm
-    assert mid.sigma_dac_ppm_err == pytest.approx(math.hypot(base.sigma_dac_ppm_err, drift), rel=1e-3)
+    expected = math.hypot(base.sigma_dac_ppm_err, drift)
+    assert mid.sigma_dac_ppm_err == pytest.approx(expected, rel=1e-3)
 
 
 def test_a_session_past_midnight_stays_one() -> None:
@@ -322,7 +322,7 @@ def _spectrum_rows(root: Path) -> pa.Table:
         when = day0 + dt.timedelta(days=day)
         h_line = xi_h * (1 - sigma) * (1 + 10e-6) - PROTON_HZ
         h = table(
-            [fid(4096, sw, [(1.0, h_line, 1350.0)], noise=1e-3, seed=int(rng.integers(1 << 30)))], sw,
+            [fid(4096, sw, [(1.0, h_line, 1350.0)], noise=1e-3, seed=_seed(rng))], sw,
             observe_hz=PROTON_HZ, nucleus="1H", pulse_program="zg", acquired_at=when,
         )
         tables.append(_at(h, root / "raw" / "B1" / f"d{day}" / "h"))
@@ -330,7 +330,7 @@ def _spectrum_rows(root: Path) -> pa.Table:
             cu_carrier = 104.97e6
             cu_line = AMBIENT_HZ * (1 - sigma) - cu_carrier
             cu = table(
-                [fid(4096, sw, [(1.0, cu_line, 6000.0)], noise=1e-3, seed=int(rng.integers(1 << 30)))], sw,
+                [fid(4096, sw, [(1.0, cu_line, 6000.0)], noise=1e-3, seed=_seed(rng))], sw,
                 observe_hz=cu_carrier, nucleus="63Cu", pulse_program="zg",
                 acquired_at=when + dt.timedelta(minutes=5),
             )
@@ -338,7 +338,7 @@ def _spectrum_rows(root: Path) -> pa.Table:
     delays = np.array([1e-4, 3e-4, 1e-3, 3e-3, 1e-2])
     for name, t1 in (("1H", 1.5e-3), ("139La", 0.4e-3)):
         fids = [
-            fid(1024, sw, [(1 - math.exp(-d / t1), 0.0, 1000.0)], noise=1e-3, seed=int(rng.integers(1 << 30)))
+            fid(1024, sw, [(1 - math.exp(-d / t1), 0.0, 1000.0)], noise=1e-3, seed=_seed(rng))
             for d in delays
         ]
         series = table(
@@ -352,6 +352,10 @@ def _spectrum_rows(root: Path) -> pa.Table:
         )
         tables.append(_at(series, root / "raw" / "B1" / "d0" / f"satrec_{name}"))
     return pa.concat_tables(tables, promote_options="default")
+
+
+def _seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(1 << 30))
 
 
 def _at(t: pa.Table, path: Path) -> pa.Table:

@@ -465,13 +465,12 @@ def _copper(t: TomlTable) -> CopperReference:
     nucleus = t.get("nucleus", str, "63Cu", one_of(*COPPER_NUCLEI))
     freq = t.get("ambient_frequency_hz", float, None, positive)
     knight = t.get("knight_shift_ppm", float, None)
-    non_negative = lambda v: None if math.isfinite(v) and v >= 0 else "must not be negative"  # noqa: E731
     ref = CopperReference(
         nucleus=nucleus,
         ambient_frequency_hz=freq,
-        ambient_frequency_err_hz=t.get("ambient_frequency_err_hz", float, 0.0, non_negative),
+        ambient_frequency_err_hz=t.get("ambient_frequency_err_hz", float, 0.0, _non_negative),
         knight_shift_ppm=knight,
-        knight_shift_err_ppm=t.get("knight_shift_err_ppm", float, 0.0, non_negative),
+        knight_shift_err_ppm=t.get("knight_shift_err_ppm", float, 0.0, _non_negative),
     )
     if (freq is None) == (knight is None):
         t.fail(None, "give ambient_frequency_hz or knight_shift_ppm (exactly one)")

@@ -13,9 +13,9 @@ console clock (``[cells.acquisition] timezone``; UTC without one). Several Cu li
 session are combined by their weighted mean, the error inflated by sqrt(reduced chi^2) when
 they scatter more than their errors say. The ambient line's error is common to every session
 and is added in quadrature. A session without a Cu line takes the session nearest in time and
-is flagged ``nearest_session``; its error then includes the drift of sigma_DAC over the time gap,
-estimated from the measured sessions on either side. Cu lines whose lineshape fit failed (flag ``fit_failed``) have
-no reliable position and are left out (named in the run's notes).
+is flagged ``nearest_session``; its error then includes the drift of sigma_DAC over the time
+gap, estimated from the measured sessions on either side. Cu lines whose lineshape fit failed
+(flag ``fit_failed``) have no reliable position and are left out (named in the run's notes).
 """
 
 from __future__ import annotations
@@ -91,8 +91,10 @@ class Sessions:
         if not spans or when is None:
             return None
         t = when.timestamp()
-        best = min(spans, key=lambda s: 0.0 if s[0] <= t <= s[1] else min(abs(t - s[0]), abs(t - s[1])))
-        return best[2]
+        def distance(span: tuple[float, float, str, dt.datetime]) -> float:
+            return 0.0 if span[0] <= t <= span[1] else min(abs(t - span[0]), abs(t - span[1]))
+
+        return min(spans, key=distance)[2]
 
     def medians(self) -> dict[str, dict[str, dt.datetime]]:
         """``{cell: {session: median acquisition time}}``."""

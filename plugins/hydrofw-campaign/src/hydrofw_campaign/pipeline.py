@@ -116,7 +116,8 @@ _DENSITY = frozenset(
 PARAM_GROUPS: dict[str, tuple[frozenset[str], ...]] = {
     "nmr.diffusion": (_DENSITY, frozenset({"larmor_frequency_hz", "field_t"})),
     "nmr.lineshape": tuple(
-        frozenset({f"{what}_range_hz", f"{what}_range_ppm"}) for what in ("peak", "integral", "noise")
+        frozenset({f"{what}_range_hz", f"{what}_range_ppm"})
+        for what in ("peak", "integral", "noise")
     ),
     "nmr.reference": (
         frozenset({"method", "reference_line_hz", "reference_line_hz_err", "reference_line_ppm"}),
@@ -673,7 +674,9 @@ def _spectra(
     return with_days(_copy_reference_flags(results, lines, spectra), config)
 
 
-def _echo_delay(config: CampaignConfig, cell: str | None, fmt: str | None, variable: str | None) -> str:
+def _echo_delay(
+    config: CampaignConfig, cell: str | None, fmt: str | None, variable: str | None
+) -> str:
     """Echo-delay convention of a cell's series: the cell's step parameter, its console facts,
     the campaign's step parameter, else by format (Varian ``tau`` arrays hold tau; Bruker
     vdlists and every other list are taken as written, the full echo time)."""
@@ -827,6 +830,13 @@ def run_pipeline(store: Store, campaign_dir: Path) -> CampaignResults:
         results.add(
             "kinetics", _run_step(results, "campaign.kinetics", series, params, group_by="cell")
         )
+    if hasattr(store, "note"):  # a recorded run of the store: keep what every step ran with
+        steps = dict.fromkeys([*STEP_DEFAULTS, *config.pipeline.params])
+        store.note(parameters={
+            "campaign": {s: _static_params(config, s, None) for s in steps},
+            "cells": {c.id: {s: _static_params(config, s, c.id) for s in c.params}
+                      for c in config.cells if c.params},
+        })
     for name, table in results.tables.items():
         store.write(table, name)
     return results
