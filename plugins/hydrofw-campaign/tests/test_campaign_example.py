@@ -496,3 +496,23 @@ def test_refuses_to_mix_into_a_foreign_folder(campaign, tmp_path: Path) -> None:
     assert _digest(root) == before
     with pytest.raises(HydrofwError, match="seed 5"):
         write_example_campaign(root, seed=3)
+
+
+def test_varian_echo_is_sampled_from_its_top() -> None:
+    """A Hahn echo on the analog console: first point at the echo top (no dead time, no
+    ring-down; the filter saw the echo's rising half), amplitudes = hydride + H2 tail."""
+    from hydrofw_campaign.example.cells import nmr_cells
+    from hydrofw_campaign.example.consoles import CONSOLES
+    from hydrofw_campaign.example.nmr import DayBuilder
+
+    cell = nmr_cells(np.random.default_rng(3))[2]
+    names = {"fid": "s2pul", "satrec": "satrec", "hahn": "hahnecho", "solid_echo": "solidecho"}
+    b = DayBuilder(cell, 40.0, cell.synthesized_at + dt.timedelta(days=40),
+                   np.random.default_rng(1), console=CONSOLES["varian"], sequence_names=names)
+    hahn = b.hahn()
+    top = hahn.acquisition.data[:, 0] * np.exp(-1j * hahn.truth["receiver_phase_rad"])
+    expected = np.asarray(hahn.truth["amplitude_t0"]) + hahn.truth["h2_amplitude_at_echo_top"]
+    np.testing.assert_allclose(top.real, expected, atol=4.5)
+    assert hahn.truth["first_point_time_s"] == 0.0 and "ringdown_sigma" not in hahn.truth
+    fid = b.h_fid()
+    assert fid.truth["first_point_time_s"] == 3.5e-6 and fid.truth["ringdown_sigma"] == 8.0

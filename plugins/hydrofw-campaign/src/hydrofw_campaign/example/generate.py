@@ -117,7 +117,9 @@ ASSUMPTIONS = (
     "+-SW/2 removed. Varian (N3): 6-pole Butterworth analog filter (fb = SW/2), plain sampling "
     "(out-of-band content aliases), first point rof2 + alfa after the pulse, pulse ring-down "
     "in the first points. TecMag (N4): ideal sampling from t = 0. Echo series start at the "
-    "echo top (one-sided echoes).",
+    "echo top (one-sided echoes): the Bruker DSP sees nothing before the top (ringing as for a "
+    "FID); the Varian analog filter is fed the rising half of the echo from the receiver "
+    "opening (2.5 us after the last pulse), first point at the top, no ring-down.",
     "Relaxation series: saturation recovery M0 (1 - exp(-t/T1)) at the listed delays; Hahn echo "
     "M0 exp(-2 tau / T2). Echo lists: Bruker N1 vdlist holds the full echo time 2 tau; Bruker "
     "N2 vdlist, Varian procpar 'tau' and TecMag PSEQ 'vdlist' hold tau. delay_s in the truth "

@@ -56,6 +56,9 @@ __all__ = [
 
 #: half echo time of the solid echo (s)
 SOLID_ECHO_TAU_S = 10e-6
+#: the receiver gate opens this long after the last pulse (s): echoes are fed to an analog
+#: filter from then on
+RECEIVER_GATE_S = 2.5e-6
 #: standard deviation of the magnet drift between acquisitions (ppm)
 FIELD_DRIFT_PPM = 0.02
 
@@ -199,12 +202,20 @@ class DayBuilder:
         }
 
     def _acquire(
-        self, key: str, models: list, title: str, delays_s: tuple[float, ...] | None = None
+        self,
+        key: str,
+        models: list,
+        title: str,
+        delays_s: tuple[float, ...] | None = None,
+        echo_open_s: float | None = None,
     ) -> Acquisition:
-        """Pass each row's model through the receiver into an acquisition."""
+        """Pass each row's model through the receiver into an acquisition (``echo_open_s``:
+        echoes sampled from their top, the receiver open since that time, s, negative)."""
         s = self.settings[key]
         rows = [
-            self.console.receiver.acquire(m, s.n_points, s.spectral_width_hz, self.rng)
+            self.console.receiver.acquire(
+                m, s.n_points, s.spectral_width_hz, self.rng, echo_open_s=echo_open_s
+            )
             for m in models
         ]
         data = rows[0] if s.delays_s is None else np.vstack(rows)
@@ -242,14 +253,22 @@ class DayBuilder:
         self.clock = self.clock + dt.timedelta(seconds=acq.duration_s + 120.0)
         return acq
 
-    def _common_truth(self, key: str, phase: float, drift: float) -> dict[str, Any]:
+    def _common_truth(
+        self, key: str, phase: float, drift: float, *, echo: bool = False
+    ) -> dict[str, Any]:
         s = self.settings[key]
+        receiver = self.console.receiver.truth(s.spectral_width_hz)
+        if echo and receiver.get("receiver") != "digital":
+            # echoes are sampled from their top: no dead time, no pulse ring-down
+            receiver.update(first_point_time_s=0.0)
+            receiver.pop("dead_time_s", None)
+            receiver.pop("ringdown_sigma", None)
         return {
             "nucleus": s.nucleus,
             "receiver_phase_rad": phase,
             "field_drift_ppm": drift,
             "spectral_width_hz": s.spectral_width_hz,
-            **self.console.receiver.truth(s.spectral_width_hz),
+            **receiver,
         }
 
     def _h_model(
@@ -280,7 +299,7 @@ class DayBuilder:
                 )
             if hydride:
                 out += hydride * np.exp(
-                    2j * np.pi * offsets["hydride"] * t - np.pi * self.h_fwhm_hz * t
+                    2j * np.pi * offsets["hydride"] * t - np.pi * self.h_fwhm_hz * np.abs(t)
                 )
             if h2:
                 out += (
@@ -439,7 +458,13 @@ class DayBuilder:
             for a, tau in zip(m, taus, strict=True)
         ]
         listed = 2 * taus if self.console.echo_list == "full" else taus
-        acq = self._acquire("h_hahn", models, "1H T2 Hahn echo", tuple(float(v) for v in listed))
+        acq = self._acquire(
+            "h_hahn",
+            models,
+            "1H T2 Hahn echo",
+            tuple(float(v) for v in listed),
+            echo_open_s=-(float(taus.min()) - RECEIVER_GATE_S),
+        )
         h2_at_top = (self.snr_h2 * self._h2_pattern(2 * taus)).tolist()
         residue_at_top = [
             self.snr_residue
@@ -451,7 +476,7 @@ class DayBuilder:
             acq,
             "T2_hahn_echo",
             {
-                **self._common_truth("h_hahn", phase, drift),
+                **self._common_truth("h_hahn", phase, drift, echo=True),
                 "t2_s": cell.t2_s,
                 "m0": self.snr_h,
                 "tau_s": taus.tolist(),
@@ -476,13 +501,18 @@ class DayBuilder:
         phase, drift = float(self.rng.uniform(-np.pi, np.pi)), self._drift()
         offsets = self._h_offsets(drift)
         model = self._h_model(phase, offsets, hydride=lattice, h2=h2, residue=residue)
-        acq = self._acquire("h_solid_echo", [model], "1H solid echo (H2)")
+        acq = self._acquire(
+            "h_solid_echo",
+            [model],
+            "1H solid echo (H2)",
+            echo_open_s=-(SOLID_ECHO_TAU_S - RECEIVER_GATE_S),
+        )
         return Experiment(
             "h_solid_echo",
             acq,
             "solid_echo",
             {
-                **self._common_truth("h_solid_echo", phase, drift),
+                **self._common_truth("h_solid_echo", phase, drift, echo=True),
                 "h2_fraction": cell.h2_fraction(self.day),
                 "h2_amplitude_t0": h2,
                 "lattice_amplitude_t0": lattice,

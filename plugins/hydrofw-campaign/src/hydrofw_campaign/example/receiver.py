@@ -19,7 +19,12 @@ t = 0 is its time-domain SNR.
   ``fb`` (simulated at 4x oversampling), then plain sampling at SW, so out-of-band content is
   only attenuated by the filter's roll-off and aliases; the first point is taken
   ``dead_time_s`` (rof2 + alfa) after the pulse, and the probe's pulse ring-down (a decaying
-  oscillation from the pulse end) leaks into the first points.
+  oscillation from the pulse end) leaks into the first points. An echo (``echo_open_s`` < 0:
+  the receiver opened that long before the echo top) is sampled from its top, with the filter
+  fed the rising half of the echo since the receiver opened, and no ring-down.
+
+Models are evaluated at t >= 0 only, except for echoes into an analog receiver, whose models
+must accept negative times (the rising half of the echo).
 """
 
 from __future__ import annotations
@@ -50,10 +55,10 @@ def _noise(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
     return sigma * (rng.standard_normal(n) + 1j * rng.standard_normal(n))
 
 
-def _evaluate(model: SignalModel, t_s: np.ndarray) -> np.ndarray:
-    """The model at ``t_s``, zero before t = 0."""
+def _evaluate(model: SignalModel, t_s: np.ndarray, start_s: float = 0.0) -> np.ndarray:
+    """The model at ``t_s``, zero before ``start_s`` (the pulse end or the receiver opening)."""
     out = np.zeros(t_s.shape, dtype=np.complex128)
-    on = t_s >= 0
+    on = t_s >= start_s
     out[on] = model(t_s[on])
     return out
 
@@ -70,7 +75,12 @@ class IdealReceiver:
     kind: str = "ideal"
 
     def acquire(
-        self, model: SignalModel, n_points: int, spectral_width_hz: float, rng: np.random.Generator
+        self,
+        model: SignalModel,
+        n_points: int,
+        spectral_width_hz: float,
+        rng: np.random.Generator,
+        echo_open_s: float | None = None,
     ) -> np.ndarray:
         t = np.arange(n_points) / spectral_width_hz
         return _evaluate(model, t) + _noise(rng, n_points, 1.0)
@@ -96,7 +106,12 @@ class DigitalFilterReceiver:
         return sps.firwin(2 * half + 1, 1.0 / decim, window=("kaiser", _KAISER_BETA))
 
     def acquire(
-        self, model: SignalModel, n_points: int, spectral_width_hz: float, rng: np.random.Generator
+        self,
+        model: SignalModel,
+        n_points: int,
+        spectral_width_hz: float,
+        rng: np.random.Generator,
+        echo_open_s: float | None = None,
     ) -> np.ndarray:
         decim = bruker_decimation(spectral_width_hz)
         h = self.taps(decim)
@@ -150,7 +165,12 @@ class AnalogFilterReceiver:
         return sps.butter(self.order, self.bandwidth_hz(spectral_width_hz), fs=fs, output="sos")
 
     def acquire(
-        self, model: SignalModel, n_points: int, spectral_width_hz: float, rng: np.random.Generator
+        self,
+        model: SignalModel,
+        n_points: int,
+        spectral_width_hz: float,
+        rng: np.random.Generator,
+        echo_open_s: float | None = None,
     ) -> np.ndarray:
         fs = spectral_width_hz * self.oversample
         sos = self._sos(spectral_width_hz)
@@ -158,12 +178,14 @@ class AnalogFilterReceiver:
         sigma_in = 1.0 / math.sqrt(float(np.sum(impulse**2)))
         settle = 32 * self.oversample * self.order  # noise settles before the first point
         n_in = settle + n_points * self.oversample
-        t = self.dead_time_s + (np.arange(n_in) - settle) / fs
+        first = self.dead_time_s if echo_open_s is None else 0.0
+        t = first + (np.arange(n_in) - settle) / fs
         ring_phase = float(rng.uniform(-np.pi, np.pi))
-        x = _evaluate(model, t) + _noise(rng, n_in, sigma_in)
+        x = _evaluate(model, t, 0.0 if echo_open_s is None else echo_open_s)
+        x = x + _noise(rng, n_in, sigma_in)
         y = sps.sosfilt(sos, x.real) + 1j * sps.sosfilt(sos, x.imag)
         out = y[settle :: self.oversample][:n_points]
-        if self.ringdown_sigma:
+        if self.ringdown_sigma and echo_open_s is None:
             ring = _evaluate(
                 lambda tt: np.exp(
                     -tt / self.ringdown_time_s + 2j * np.pi * self.ringdown_offset_hz * tt
