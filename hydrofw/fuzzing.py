@@ -50,7 +50,12 @@ __all__ = [
     "records_signature",
     "REAL_CASES",
     "real_cases",
+    "ACCEPTED",
+    "fuzz_once",
 ]
+
+#: Outcomes that are not defects.
+ACCEPTED = frozenset({"ok", "error", "line_boundary_truncation"})
 
 #: (reader name, dataset under ``../shared/data/real``, mutated member, weight of the case in a
 #: long run: the 1.85 MB JCAMP-DX LINK file takes ~0.7 s per read, so it gets fewer mutations).
@@ -289,3 +294,42 @@ def check(
                 return Outcome("line_boundary_truncation", kind, f"cut at {len(mutated)} bytes")
             return Outcome("unflagged_truncation", kind, f"cut at {len(mutated)} bytes")
     return Outcome("ok", kind)
+
+
+_BASELINES: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+
+
+def fuzz_once(
+    real: Path,
+    case: Case,
+    tmp: Path,
+    kind: str,
+    seed: int,
+    *,
+    time_limit_s: float = 10.0,
+    memory_limit_bytes: int = 1 << 30,
+) -> Outcome:
+    """One seeded mutation of ``case`` checked (for property tests): a working copy under
+    ``tmp`` (reused between calls), the baseline read of the unmutated copy (once per copy),
+    :func:`check`."""
+    with working_copy(real, case, tmp) as (dataset, target, original):
+        key = (str(dataset), case.name)
+        if key not in _BASELINES:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    _BASELINES[key] = records_signature(list(case.read(open_source(dataset))))
+            except HydrofwError:
+                _BASELINES[key] = []
+        baseline = _BASELINES[key]
+        mutated = mutate(original, kind, random.Random(seed))
+        return check(
+            case,
+            dataset,
+            target,
+            mutated,
+            kind,
+            baseline=baseline,
+            time_limit_s=time_limit_s,
+            memory_limit_bytes=memory_limit_bytes,
+        )

@@ -123,14 +123,16 @@ class Source(abc.ABC):
             )
         try:
             with self.open(relpath) as fh:
-                data = fh.read(cap + 1)
+                # never ask for more than the declared size (+1 to notice growth): a buffer of
+                # the full limit would be allocated up front
+                data = fh.read(declared + 1)
         except OSError as exc:
             raise ReadError(
                 self.describe(relpath), f"cannot read ({exc.strerror or exc})"
             ) from None
-        if len(data) > cap:
+        if len(data) > declared:
             raise FormatError(
-                self.describe(relpath), f"holds more than {cap} bytes (its size changed); not read"
+                self.describe(relpath), f"holds more than its {declared} bytes (it is growing)"
             )
         return data
 
