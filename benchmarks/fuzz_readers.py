@@ -100,6 +100,7 @@ def _mutate(data: bytes, kind: str, rng: random.Random) -> bytes:
 
 def _report(counts: dict[str, Counter[str]], defects: list[str], seconds: float) -> None:
     cols = ("mutations", "ok", "error", *DEFECTS, "line_boundary_truncation")
+    cols += ("unverifiable_length",)
     print(f"{'reader':10s} " + " ".join(f"{c:>24s}" for c in cols))
     for reader, c in sorted(counts.items()):
         print(f"{reader:10s} " + " ".join(f"{c[k]:>24d}" for k in cols))

@@ -16,7 +16,9 @@ outcome:
   original's and carry none of :data:`TRUNCATION_FLAGS` (a defect);
 - ``line_boundary_truncation``: the same, but the cut fell exactly at a line end of a text
   format that states no row count: indistinguishable from a shorter file (counted, not a
-  defect).
+  defect);
+- ``unverifiable_length``: the same for a binary format whose point count is the file size
+  (rows flagged ``points_from_file_size``; counted, not a defect).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ __all__ = [
 ]
 
 #: Outcomes that are not defects.
-ACCEPTED = frozenset({"ok", "error", "line_boundary_truncation"})
+ACCEPTED = frozenset({"ok", "error", "line_boundary_truncation", "unverifiable_length"})
 
 #: (reader name, dataset under ``../shared/data/real``, mutated member, weight of the case in a
 #: long run: the 1.85 MB JCAMP-DX LINK file takes ~0.7 s per read, so it gets fewer mutations).
@@ -289,6 +291,10 @@ def check(
             f in TRUNCATION_FLAGS or f.startswith("truncated:") for r in records for f in r.flags
         )
         if not flagged and records_signature(records) != baseline:
+            if any("points_from_file_size" in r.flags for r in records):
+                # the format takes its length from the file size: a cut at a whole point
+                # cannot be told from a shorter acquisition (the rows say so)
+                return Outcome("unverifiable_length", kind, f"cut at {len(mutated)} bytes")
             if mutated.endswith(b"\n"):
                 # cut exactly at a line end: a line-based file without a row count cannot tell
                 return Outcome("line_boundary_truncation", kind, f"cut at {len(mutated)} bytes")

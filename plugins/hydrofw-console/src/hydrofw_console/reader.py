@@ -4,6 +4,10 @@ A dataset is a header file (matched by extension and optional magic text) and a 
 named from it (``{stem}`` = header file name without extension, ``{name}`` = the header file
 itself). Rows: ``rows`` from a header key (default 1), each ``points`` complex points. Data are
 stored as written, times the optional ``scale`` header value. Time domain, ``x_step = dwell_s``.
+
+Flags: ``trailing_bytes`` (more data than announced), ``points_from_file_size`` (the description
+takes the point count from the file size, so a file cut at a whole point cannot be detected),
+``truncated:<byte offset>`` (a header file not ending in a newline: its last value may be cut).
 """
 
 from __future__ import annotations
@@ -181,6 +185,9 @@ def _data(
             f"{rows} x {points} points ({need} bytes)",
         )
     flags: tuple[str, ...] = ("trailing_bytes",) if len(body) > need else ()
+    if spec.points == "file_size":
+        # nothing in the header states the length: a file cut at a whole point looks complete
+        flags += ("points_from_file_size",)
     values = np.frombuffer(body, dtype=dtype, count=rows * points * per_point).astype(np.float64)
     if not np.all(np.isfinite(values)):
         raise FormatError(data_where, "data hold non-finite values (wrong dtype or endianness?)")
