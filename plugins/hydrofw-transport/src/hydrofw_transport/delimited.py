@@ -337,8 +337,7 @@ def parse_columns(log: TextLog, indices: Sequence[int], *, skip_bad_lines: bool 
     bad: list[str] = []
     out = _parse(log, indices, strip_comments=False, bad=bad if skip_bad_lines else None)
     if isinstance(out, str) or (
-        any(pa.types.is_string(a.type) for a in out.values())
-        and _COMMENT_LINE.search(log.data, log.body_start)
+        any(pa.types.is_string(a.type) for a in out.values()) and _has_comment_lines(log)
     ):
         bad.clear()
         out = _parse(log, indices, strip_comments=True, bad=bad if skip_bad_lines else None)
@@ -348,6 +347,14 @@ def parse_columns(log: TextLog, indices: Sequence[int], *, skip_bad_lines: bool 
         if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
             raise _locate_error(log, len(log.headers), "bytes that are not UTF-8 text")
     return Parsed(out, _bad_line_numbers(log, len(bad)) if bad else ())
+
+
+def _has_comment_lines(log: TextLog) -> bool:
+    """Whether a comment line sits among the data lines (a fast byte test first: most logs
+    hold none of the comment characters at all)."""
+    if not any(log.data.find(c, log.body_start) >= 0 for c in (b"#", b";", b"%", b"//", b"!")):
+        return False
+    return _COMMENT_LINE.search(log.data, log.body_start) is not None
 
 
 def _bad_line_numbers(log: TextLog, count: int) -> tuple[int, ...]:
