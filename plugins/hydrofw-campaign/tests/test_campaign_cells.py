@@ -430,3 +430,28 @@ def test_hydrofw_campaign_validate_hook(tmp_path: Path) -> None:
     (tmp_path / "campaign.toml").write_text(BASE.replace('"+08:00"', '"+8 hours"'))
     with pytest.raises(CampaignError, match="timezone"):
         hydrofw_campaign_validate(campaign_dir=tmp_path)
+
+
+def test_implausible_shift_is_flagged_on_the_line_and_named(tmp_path: Path) -> None:
+    """A 500 MHz 1H FID in a campaign that says field_t = 9.4: ~+249,000 ppm, flagged."""
+    from hydrofw_nmr.spectral.simulate import fid, table
+
+    root = tmp_path / "lab"
+    (root / "raw" / "A").mkdir(parents=True)
+    (root / "campaign.toml").write_text(
+        '[campaign]\nname = "x"\nfield_t = 9.4\n\n[[cells]]\nid = "A"\nkind = "nmr"\n'
+        "synthesized_at = 2026-01-12T10:00:00Z\n"
+    )
+    sw = 20e3
+    when = dt.datetime(2026, 1, 13, 9, 0, tzinfo=dt.UTC)
+    rows = table(
+        [fid(2048, sw, [(1.0, 500.0, 300.0)], noise=1e-3)], sw, observe_hz=500.13e6,
+        nucleus="1H", pulse_program="zg", acquired_at=when,
+    )
+    store = hydrofw.open_store(tmp_path / "store")
+    store.write(_at(rows, root / "raw" / "A" / "fid"))
+    with pytest.warns(UserWarning, match="plausible"):
+        results = run_pipeline(store, root)
+    (line,) = results.tables["lineshape"].to_pylist()
+    assert line["peak_ppm"] > 2e5 and "shift_implausible" in line["flags"]
+    assert any("shift_implausible" in n and "field_t" in n for n in results.notes)
