@@ -40,14 +40,18 @@ class Dataset:
 
 
 def discover(
-    raw_dir: Path, *, boundary: Path | None = None, follow_symlinks: bool = False
+    raw_dir: Path, *, boundary: Path | None = None, follow_symlinks: bool | None = None
 ) -> tuple[list[Dataset], list[tuple[Path, str]]]:
     """Datasets under ``raw_dir`` and the skipped entries with the reason.
 
     Hostile trees: a symlink is followed only when its target stays inside ``boundary`` (the
-    campaign folder; default ``raw_dir``) unless ``follow_symlinks``; a folder already visited
-    (a symlink loop) is skipped; FIFOs, devices and sockets are skipped, never opened.
+    campaign folder; default ``raw_dir``) unless ``follow_symlinks`` (default: the environment
+    variable ``HYDROFW_FOLLOW_SYMLINKS=1``, the explicit opt-in for ``hydrofw run``); a folder
+    already visited (a symlink loop) is skipped; FIFOs, devices and sockets are skipped, never
+    opened.
     """
+    if follow_symlinks is None:
+        follow_symlinks = os.environ.get("HYDROFW_FOLLOW_SYMLINKS", "") in ("1", "yes", "true")
     registry = get_registry()
     found: list[Dataset] = []
     skipped: list[tuple[Path, str]] = []
@@ -67,7 +71,11 @@ def discover(
                 return None
             if not follow_symlinks and not target.is_relative_to(inside):
                 skipped.append(
-                    (entry, "symlink leads outside the campaign folder; not followed")
+                    (
+                        entry,
+                        "symlink leads outside the campaign folder; not followed "
+                        "(HYDROFW_FOLLOW_SYMLINKS=1 follows it)",
+                    )
                 )
                 return None
         try:

@@ -279,3 +279,17 @@ def test_messages_quote_only_a_short_excerpt():
 
 def test_all_errors_are_hydrofw_errors():
     assert issubclass(FormatError, HydrofwError)
+
+
+def test_follow_symlinks_by_environment(spec_registry, tmp_path, monkeypatch):
+    camp = tmp_path / "camp"
+    (camp / "raw").mkdir(parents=True)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "b.spec").write_text("x")
+    (camp / "raw" / "out").symlink_to(outside)
+    found, skipped = discover(camp / "raw", boundary=camp)
+    assert not found and "HYDROFW_FOLLOW_SYMLINKS=1" in skipped[0][1]
+    monkeypatch.setenv("HYDROFW_FOLLOW_SYMLINKS", "1")
+    found, _ = discover(camp / "raw", boundary=camp)
+    assert [d.path.name for d in found] == ["b.spec"]
