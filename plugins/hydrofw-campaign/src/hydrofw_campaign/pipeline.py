@@ -414,7 +414,8 @@ def apply_console_facts(table: pa.Table, config: CampaignConfig) -> pa.Table:
     """Each cell's ``[cells.acquisition]`` on its raw rows: the clock zone turns timestamps
     flagged ``acquired_at_local_time`` (a console wall clock the reader stored as if UTC) into
     true UTC (flag replaced by ``acquired_at_console_timezone``); ``nucleus`` replaces a nucleus
-    the reader had to guess (flag ``nucleus_guessed`` -> ``nucleus_from_campaign``)."""
+    the reader had to infer (flag ``nucleus_inferred``, formerly ``nucleus_guessed`` ->
+    ``nucleus_from_campaign``)."""
     if table.num_rows == 0 or not any(
         c.acquisition.timezone or c.acquisition.nucleus for c in config.cells
     ):
@@ -438,11 +439,10 @@ def apply_console_facts(table: pa.Table, config: CampaignConfig) -> pa.Table:
             ]
             changed = True
         own = cell.acquisition.nucleus
-        if own is not None and (nuclei[i] is None or "nucleus_guessed" in flags[i]):
+        inferred = {"nucleus_inferred", "nucleus_guessed"}
+        if own is not None and (nuclei[i] is None or inferred & set(flags[i])):
             nuclei[i] = own
-            flags[i] = [
-                "nucleus_from_campaign" if f == "nucleus_guessed" else f for f in flags[i]
-            ]
+            flags[i] = ["nucleus_from_campaign" if f in inferred else f for f in flags[i]]
             if "nucleus_from_campaign" not in flags[i]:
                 flags[i].append("nucleus_from_campaign")
             changed = True
