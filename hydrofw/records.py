@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from .errors import SchemaError, ValidationError
 from .ids import content_id
+from .header_values import INT64
 from .nuclei import normalize_nucleus
 from .schema import conform, get_schema, identify
 from .validators import finite, one_of, positive
@@ -83,9 +84,12 @@ def _opt_int(value: Any) -> int | None:
     if isinstance(value, float) and not value.is_integer():
         raise ValidationError(f"expected an integer, got {value!r}")
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"expected an integer, got {value!r}") from None
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValidationError(f"expected an integer, got {str(value)[:40]!r}") from None
+    if not INT64[0] <= number <= INT64[1]:  # never an OverflowError from Arrow
+        raise ValidationError(f"integer {str(number)[:24]} does not fit int64")
+    return number
 
 
 def _opt_str(value: Any) -> str | None:

@@ -293,3 +293,11 @@ def test_follow_symlinks_by_environment(spec_registry, tmp_path, monkeypatch):
     monkeypatch.setenv("HYDROFW_FOLLOW_SYMLINKS", "1")
     found, _ = discover(camp / "raw", boundary=camp)
     assert [d.path.name for d in found] == ["b.spec"]
+
+
+def test_records_refuse_integers_that_do_not_fit_int64():
+    with pytest.raises(hydrofw.errors.ValidationError, match="does not fit int64"):
+        hydrofw.Spectrum(
+            nucleus="1H", observe_frequency_hz=4e8, spectral_width_hz=1e4, re=np.ones(2),
+            im=np.zeros(2), n_scans=2**63,
+        )  # fmt: skip
