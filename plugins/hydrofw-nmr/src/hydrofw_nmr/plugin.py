@@ -2,7 +2,7 @@
 
 Registers the spectral processors (``nmr.fid_to_spectrum``, ``nmr.reference``,
 ``nmr.lineshape``) and the physics processors (``relaxation.build``, ``relaxation.fit``,
-``nmr.diffusion``, ``nmr.pake_fit``, ``nmr.quantify``).
+``nmr.diffusion``, ``nmr.pake_fit``, ``nmr.decompose``, ``nmr.quantify``).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ Processors (registered by :func:`register_processors`):
 - ``relaxation.fit``    relaxation -> relaxation_fit  batched T1/T2 fits, T1/T2 ratio
 - ``nmr.diffusion``     relaxation_fit -> diffusion   D from T1 (eq. 1 of the seed, with hbar)
 - ``nmr.pake_fit``      spectrum -> pake_fit          H-H distances from a powder lineshape
+- ``nmr.decompose``     spectrum -> decomposition     1H FID = metal hydride + H2 + broad line
 - ``nmr.quantify``      lineshape -> quantification   spin-number ratio (H/La) from SNRs
 
 The pure functions behind them are public for library users (see ``__all__``).
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from hydrofw import Processor
 
 from .batch_fit import BatchFitResult, fit_batch
+from .decompose import DecomposeParams, decompose_table, decompose_traces
 from .diffusion import (
     PREFACTORS,
     DiffusionParams,
@@ -50,6 +52,7 @@ from .quantify import (
     quantify_table,
     snr_ratio_from_spin_ratio,
     spin_ratio_from_snr,
+    with_decomposition,
 )
 from .relaxation_build import RelaxationBuildParams, build_relaxation
 from .relaxation_fit import RelaxationFitParams, fit_relaxation
@@ -96,6 +99,10 @@ __all__ = [
     "detected_fraction",
     "calibrated_spin_ratio",
     "attach_acquisition",
+    "with_decomposition",
+    "DecomposeParams",
+    "decompose_table",
+    "decompose_traces",
     "spin_ratio_from_snr",
     "snr_ratio_from_spin_ratio",
     "quantify_table",
@@ -142,6 +149,17 @@ def register_processors(register: Callable[[Processor], None]) -> None:
             process=pake_fit_table,
             params=PakeFitParams,
             description="H-H distances from a broadened Pake powder pattern",
+        )
+    )
+    register(
+        Processor(
+            name="nmr.decompose",
+            input_table="spectrum",
+            output_table="decomposition",
+            process=decompose_table,
+            params=DecomposeParams,
+            description="1H FID as metal hydride + molecular H2 (Pake) + broad line, t = 0 "
+            "amplitudes",
         )
     )
     register(

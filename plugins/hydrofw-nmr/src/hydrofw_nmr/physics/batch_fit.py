@@ -21,6 +21,7 @@ import numpy as np
 
 from hydrofw.fitting import aic
 
+from ..convergence import FTOL, GTOL, cost_converged, gradient_converged, step_converged
 from .relaxation_models import RelaxationModel
 
 __all__ = ["BatchFitResult", "fit_batch", "batched_covariance", "residual_bootstrap"]
@@ -35,7 +36,9 @@ class BatchFitResult:
     """Fit of B curves. Arrays have the batch as first axis; names follow ``model.natural_names``.
 
     ``values``/``stderr`` (B, q), ``covariance`` (B, q, q) scaled by ``reduced_chi2`` where
-    ``dof > 0``; ``converged`` (B,) is False when the iteration limit was reached.
+    ``dof > 0``; ``converged`` (B,) is False when no scaled criterion (ftol/xtol/gtol, as
+    ``scipy.optimize.least_squares``) was met within the iteration limit or the values are not
+    finite.
     """
 
     model: RelaxationModel
@@ -200,13 +203,16 @@ def _lm(
     theta0: np.ndarray,
     max_iter: int,
     xtol: float,
+    ftol: float = FTOL,
+    gtol: float = GTOL,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Variable-projection Levenberg-Marquardt on u = log(theta). Returns theta, c, converged,
-    iterations."""
+    """Variable-projection Levenberg-Marquardt on u = log(theta) with the scaled convergence
+    criteria of :mod:`hydrofw_nmr.convergence`. Returns theta, c, converged, iterations."""
     u = np.log(theta0)
     phi, dphi = model.basis(t, theta0)
     c, resid, cost, q = _project(phi, y, w)
     lam = np.full(len(t), 1e-3)
+    d_scale = np.zeros_like(u)
     active = np.isfinite(cost)
     converged = np.zeros(len(t), dtype=bool)
     iterations = np.zeros(len(t), dtype=int)
@@ -223,7 +229,10 @@ def _lm(
         grad = np.einsum("bnk,bn->bk", jac, resid[idx])
         hess = np.einsum("bnk,bnl->bkl", jac, jac)
         diag = np.einsum("bkk->bk", hess)
-        damped = hess + (lam[idx, None] * np.maximum(diag, 1e-300))[:, :, None] * np.eye(k)
+        d_scale[idx] = np.maximum(d_scale[idx], np.sqrt(diag))  # x_scale="jac"
+        at_zero_grad = gradient_converged(jac, resid[idx], gtol)
+        damp = lam[idx, None] * np.maximum(d_scale[idx] ** 2, 1e-300)
+        damped = hess + damp[:, :, None] * np.eye(k)
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             step, ok = _solve_small(damped, -grad)
         step = np.clip(step, -2.0, 2.0)
@@ -231,8 +240,12 @@ def _lm(
         phi_new, dphi_new = model.basis(t[idx], np.exp(u_new))
         c_new, resid_new, cost_new, q_new = _project(phi_new, y[idx], wi)
         accept = ok & (cost_new <= cost[idx]) & np.isfinite(cost_new)
-        small_step = np.max(np.abs(step), axis=1) <= xtol
-        flat = np.abs(cost[idx] - cost_new) <= 1e-14 * np.maximum(cost[idx], 1e-300)
+        finished = (
+            at_zero_grad
+            | cost_converged(cost[idx], cost_new, accept, ftol)
+            | step_converged(step, u[idx], d_scale[idx], xtol)
+            | (cost[idx] == 0.0)
+        )
         acc = idx[accept]
         u[acc], c[acc], resid[acc], cost[acc], q[acc], dphi[acc] = (
             u_new[accept],
@@ -243,9 +256,8 @@ def _lm(
             dphi_new[accept],
         )
         lam[idx] = np.where(accept, np.maximum(lam[idx] / 5.0, 1e-12), lam[idx] * 8.0)
-        finished = small_step | flat | (cost[idx] == 0.0) | (lam[idx] > 1e12)
         converged[idx[finished]] = True
-        active[idx[finished]] = False
+        active[idx[finished | (lam[idx] > 1e16)]] = False
     return np.exp(u), c, converged, iterations
 
 

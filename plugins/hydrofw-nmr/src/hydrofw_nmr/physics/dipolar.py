@@ -24,6 +24,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import constants, signal, special
 
 from hydrofw.errors import ParameterError
@@ -36,6 +37,8 @@ __all__ = [
     "pake_cdf",
     "pake_lineshape",
     "pake_powder_average",
+    "pake_fid",
+    "gaussian_envelope",
     "broadening_kernel",
     "binned_kernel",
     "truncated_lorentzian_spectrum",
@@ -103,6 +106,30 @@ def pake_pattern(frequency_hz: np.ndarray, coupling_hz: float) -> np.ndarray:
             return np.where(inside, 0.5 / np.sqrt(3.0 * np.where(inside, u + 1.0, 1.0)), 0.0)
 
     return 0.5 * (branch(x) + branch(-x)) / s
+
+
+def pake_fid(time_s: ArrayLike, coupling_hz: ArrayLike) -> np.ndarray:
+    """Exact powder FID (real, 1 at t = 0, even in t) of the unbroadened pattern: the Fourier
+    transform of :func:`pake_pattern`. With a = 2 pi s t (s = 3d/4) and u = cos(theta)
+    uniform on [0, 1], G(t) = int_0^1 cos(a (3u^2 - 1)) du = Re[exp(-ia) F(3a)] with
+    F(c) = int_0^1 exp(i c u^2) du = sqrt(pi / 2c) (C(z) + i S(z)), z = sqrt(2c/pi) (Fresnel
+    integrals); a Taylor series below |c| = 1e-4. Broadcasts ``time_s`` against ``coupling_hz``.
+    """
+    a = 2.0 * math.pi * 0.75 * np.asarray(coupling_hz, float) * np.abs(np.asarray(time_s, float))
+    c = 3.0 * a
+    small = c < 1e-4
+    c_safe = np.where(small, 1.0, c)
+    s_int, c_int = special.fresnel(np.sqrt(2.0 * c_safe / math.pi))
+    big = np.sqrt(math.pi / (2.0 * c_safe)) * (c_int + 1j * s_int)
+    series = 1.0 + 1j * c / 3.0 - c**2 / 10.0
+    return (np.exp(-1j * a) * np.where(small, series, big)).real
+
+
+def gaussian_envelope(time_s: ArrayLike, fwhm_hz: ArrayLike) -> np.ndarray:
+    """Time-domain factor of a Gaussian broadening of FWHM ``fwhm_hz`` (its Fourier pair):
+    exp(-(pi FWHM t)^2 / (4 ln 2))."""
+    x = math.pi * np.asarray(fwhm_hz, float) * np.asarray(time_s, float)
+    return np.exp(-(x**2) / (4.0 * math.log(2.0)))
 
 
 def _kernel_cdf(offset_hz: np.ndarray, fwhm_hz: float, shape: str) -> np.ndarray:

@@ -44,11 +44,14 @@ __all__ = [
     "snr_ratio_from_spin_ratio",
     "calibrated_spin_ratio",
     "attach_acquisition",
+    "with_decomposition",
+    "COUNTS",
     "QuantifyParams",
     "quantify_table",
 ]
 
 DETECTIONS = ("full", "central_transition_nonselective", "central_transition_selective")
+COUNTS = ("metal_hydride", "hydride", "total")
 
 
 def detected_fraction(nucleus: str, detection: str = "full") -> float:
@@ -275,7 +278,12 @@ class QuantifyParams:
     (SNR error = sqrt(1 + (snr_rel_err * SNR)^2) when the table has no ``snr_time_err``).
     Calibrated mode: ``reference`` "before_synthesis" (the latest pair with
     days_since_synthesis < 0 in each cell) or "ids" (the pair made of ``reference_ids``),
-    with ``reference_ratio`` and ``reference_ratio_err`` (e.g. 3.0 for LaH3).
+    with ``reference_ratio`` and ``reference_ratio_err`` (e.g. 3.0 for LaH3). A
+    ``reference_ratio`` in first-principles mode fills the calibrated columns too (one run
+    gives both methods). ``count``: which numerator signal ``ratio`` counts in rows that carry
+    an ``nmr.decompose`` result (:func:`with_decomposition`): "metal_hydride" (hydride line +
+    broad precursor line, i.e. every 1H but molecular H2; the default), "hydride" (the narrow
+    line only) or "total" (every 1H); the total-1H ratio is always reported beside it.
     """
 
     numerator: str = attrs.field(default="1H", converter=normalize_nucleus)
@@ -304,6 +312,7 @@ class QuantifyParams:
     reference_ids: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     reference_ratio: float | None = None
     reference_ratio_err: float = attrs.field(default=0.0, converter=float)
+    count: str = attrs.field(default="metal_hydride", validator=attrs.validators.in_(COUNTS))
 
     def __attrs_post_init__(self) -> None:
         if self.numerator == self.denominator:
@@ -336,7 +345,7 @@ class QuantifyParams:
 
 @attrs.frozen
 class _Measured:
-    """One lineshape row: SNR with error, scans and bandwidth."""
+    """One input row: the counted SNR and the total SNR with errors, scans and bandwidth."""
 
     index: int
     channel: int  #: 0 numerator, 1 denominator
@@ -344,6 +353,9 @@ class _Measured:
     snr_err: float
     n_scans: float
     bandwidth_hz: float
+    snr_total: float
+    snr_total_err: float
+    decomposed: bool
 
 
 def _measurements(table: pa.Table, p: QuantifyParams) -> list[_Measured | None]:
@@ -351,6 +363,11 @@ def _measurements(table: pa.Table, p: QuantifyParams) -> list[_Measured | None]:
     nuclei = [normalize_nucleus(n) if n else None for n in values(table, "nucleus")]
     snr = float_values(table, "snr_time")
     snr_err = float_values(table, "snr_time_err")
+    counted = float_values(table, f"snr_{p.count}")
+    counted_err = float_values(table, f"snr_{p.count}_err")
+    decomposed = [
+        m is not None and str(m).startswith("nmr.decompose") for m in values(table, "method")
+    ]
     scans = float_values(table, "n_scans")
     widths = float_values(table, "spectral_width_hz")
     out: list[_Measured | None] = []
@@ -360,7 +377,7 @@ def _measurements(table: pa.Table, p: QuantifyParams) -> list[_Measured | None]:
             continue
         k = 0 if nuclei[i] == p.numerator else 1
         where = f"lineshape row {str(ids[i])[:12]} (cell {cells[i]}, {nuclei[i]})"
-        if not (np.isfinite(snr[i]) and snr[i] > 0):
+        if not decomposed[i] and not (np.isfinite(snr[i]) and snr[i] > 0):
             raise ValidationError(f"{where}: snr_time is {snr[i]!r}, not a positive number")
         ns = p.n_scans[k] if p.n_scans else scans[i]
         bw = p.bandwidth_hz[k] if p.bandwidth_hz else widths[i]
@@ -374,7 +391,23 @@ def _measurements(table: pa.Table, p: QuantifyParams) -> list[_Measured | None]:
                     f"or a table with a {column} column (hydrofw_nmr.physics.attach_acquisition)"
                 )
         err = snr_err[i] if np.isfinite(snr_err[i]) else math.hypot(1.0, p.snr_rel_err * snr[i])
-        out.append(_Measured(i, k, float(snr[i]), float(err), float(ns), float(bw)))
+        if decomposed[i] and k == 0:
+            value, value_err = float(counted[i]), float(counted_err[i])
+        else:
+            value, value_err = float(snr[i]), float(err)
+        out.append(
+            _Measured(
+                i,
+                k,
+                value,
+                value_err,
+                float(ns),
+                float(bw),
+                float(snr[i]),
+                float(err),
+                decomposed[i],
+            )
+        )
     return out
 
 
@@ -395,13 +428,20 @@ def _pairs(table: pa.Table, meas: list[_Measured | None]) -> list[tuple[_Measure
     return pairs
 
 
-def _raw(p: QuantifyParams, num: _Measured, den: _Measured) -> SpinRatio:
+def _raw(
+    p: QuantifyParams, num: _Measured, den: _Measured, total: bool = False
+) -> SpinRatio | None:
+    """First-principles ratio of the counted (or ``total``) numerator SNR; None when that SNR
+    is not a positive number (a decomposition that failed)."""
+    snr, err = (num.snr_total, num.snr_total_err) if total else (num.snr, num.snr_err)
+    if not (math.isfinite(snr) and snr > 0):
+        return None
     return spin_ratio_from_snr(
-        num.snr,
+        snr,
         den.snr,
         p.channel(0, num.n_scans, num.bandwidth_hz),
         p.channel(1, den.n_scans, den.bandwidth_hz),
-        snr_numerator_err=num.snr_err,
+        snr_numerator_err=err,
         snr_denominator_err=den.snr_err,
         p_exponent=p.p_exponent,
     )
@@ -431,57 +471,155 @@ def _ts(when: Any) -> float:
     return when.timestamp() if when is not None else -math.inf
 
 
+def _calibrate(
+    p: QuantifyParams, raw: SpinRatio | None, ref: tuple[_Measured, _Measured] | None, total: bool
+) -> SpinRatio | None:
+    if raw is None or ref is None or p.reference_ratio is None:
+        return None
+    ref_raw = _raw(p, ref[0], ref[1], total)
+    if ref_raw is None:
+        return None
+    return calibrated_spin_ratio(raw, ref_raw, p.reference_ratio, p.reference_ratio_err)
+
+
 def quantify_table(table: pa.Table, p: QuantifyParams) -> pa.Table:
-    """Process function of ``nmr.quantify``: one row per (numerator, denominator) pair."""
+    """Process function of ``nmr.quantify``: one row per (numerator, denominator) pair, with
+    the counted and the total numerator, first-principles and (given a reference) calibrated."""
     meas = _measurements(table, p)
     pairs = _pairs(table, meas)
-    refs = _reference_pairs(table, pairs, p) if p.mode == "calibrated" else {}
+    refs = _reference_pairs(table, pairs, p) if p.reference_ratio is not None else {}
     cols = {n: values(table, n) for n in _PASSED_THROUGH}
     cells, ids = cols["cell"], cols["id"]
-    ref_rows = {m.index for pair in refs.values() for m in pair}
+    h2 = float_values(table, "h2_fraction")
+    h2_err = float_values(table, "h2_fraction_err")
+    ref_rows = (
+        {m.index for pair in refs.values() for m in pair} if p.mode == "calibrated" else set()
+    )
     rows = []
     for num, den in pairs:
         if num.index in ref_rows:
             continue
-        result = _raw(p, num, den)
+        cell = cells[num.index]
+        ref = refs.get(cell)
+        if p.mode == "calibrated" and ref is None:
+            rule = "days_since_synthesis < 0" if p.reference == "before_synthesis" else "ids"
+            raise ValidationError(f"nmr.quantify: cell {cell!r} has no reference pair ({rule})")
+        results = {}
+        for total in (False, True):
+            raw = _raw(p, num, den, total)
+            results[total] = (raw, _calibrate(p, raw, ref, total))
         used = [ids[num.index], ids[den.index]]
-        if p.mode == "calibrated":
-            cell = cells[num.index]
-            if cell not in refs:
-                rule = "days_since_synthesis < 0" if p.reference == "before_synthesis" else "ids"
-                raise ValidationError(f"nmr.quantify: cell {cell!r} has no reference pair ({rule})")
-            rn, rd = refs[cell]
-            assert p.reference_ratio is not None
-            result = calibrated_spin_ratio(
-                result, _raw(p, rn, rd), p.reference_ratio, p.reference_ratio_err
-            )
-            used += [ids[rn.index], ids[rd.index]]
+        if ref is not None:
+            used += [ids[ref[0].index], ids[ref[1].index]]
+        flags = []
+        if not num.decomposed:
+            flags.append("no_decomposition")
+        if p.reference_ratio is not None and ref is None:
+            flags.append("no_reference")
+        if results[False][0] is None:
+            flags.append("numerator_snr_not_positive")
         passed = {n: cols[n][num.index] for n in _PASSED_THROUGH}
-        rows.append(passed | _row(p, num, den, result, used))
+        extra = {"h2_fraction": float(h2[num.index]), "h2_fraction_err": float(h2_err[num.index])}
+        rows.append(passed | _row(p, num, den, results, used, flags) | extra)
     return table_from_rows(rows, float_maps=("factors",)) if rows else empty("quantification")
 
 
 _PASSED_THROUGH = ("id", "cell", "campaign", "acquired_at", "days_since_synthesis")
 
 
+def _value(result: SpinRatio | None) -> tuple[float, float]:
+    return (result.ratio, result.ratio_err) if result is not None else (math.nan, math.nan)
+
+
 def _row(
-    p: QuantifyParams, num: _Measured, den: _Measured, result: SpinRatio, used: list[str]
+    p: QuantifyParams,
+    num: _Measured,
+    den: _Measured,
+    results: dict[bool, tuple[SpinRatio | None, SpinRatio | None]],
+    used: list[str],
+    flags: list[str],
 ) -> dict[str, Any]:
     """Output columns of one pair (the numerator row's identity columns are added by the caller)."""
+    counted = "total" if not num.decomposed else p.count
+    chosen = results[False][1 if p.mode == "calibrated" else 0]
+    shown = chosen or results[False][0]
+    ratio, ratio_err = _value(chosen)
+    fp, cal = _value(results[False][0]), _value(results[False][1])
+    tfp, tcal = _value(results[True][0]), _value(results[True][1])
     return {
-        "method": f"nmr.quantify: reciprocity, p = {p.p_exponent:g}, {p.mode}",
+        "method": f"nmr.quantify: reciprocity, p = {p.p_exponent:g}, {p.mode}, counts {counted}",
         "input_ids": used,
         "numerator_nucleus": p.numerator,
         "denominator_nucleus": p.denominator,
-        "ratio": result.ratio,
-        "ratio_err": result.ratio_err,
+        "ratio": ratio,
+        "ratio_err": ratio_err,
         "mode": p.mode,
-        "factors": result.factors,
+        "counted": counted,
+        "ratio_first_principles": fp[0],
+        "ratio_first_principles_err": fp[1],
+        "ratio_calibrated": cal[0],
+        "ratio_calibrated_err": cal[1],
+        "ratio_total_first_principles": tfp[0],
+        "ratio_total_first_principles_err": tfp[1],
+        "ratio_total_calibrated": tcal[0],
+        "ratio_total_calibrated_err": tcal[1],
+        "factors": shown.factors if shown is not None else None,
         "snr_numerator": num.snr,
         "snr_numerator_err": num.snr_err,
+        "snr_numerator_total": num.snr_total,
+        "snr_numerator_total_err": num.snr_total_err,
         "snr_denominator": den.snr,
         "snr_denominator_err": den.snr_err,
         "numerator_detection": p.numerator_detection,
         "denominator_detection": p.denominator_detection,
         "p_exponent": p.p_exponent,
+        "flags": flags,
     }
+
+
+_AS_LINESHAPE = {
+    "snr_time": "snr_total",
+    "snr_time_err": "snr_total_err",
+}
+
+
+def with_decomposition(lineshape: pa.Table, decomposition: pa.Table) -> pa.Table:
+    """The input ``nmr.quantify`` expects for hydride-only counting: ``lineshape`` rows (e.g.
+    139La, and the 1H rows of cells without a decomposition) plus every ``decomposition`` row
+    in the lineshape layout (``snr_time`` = the total 1H SNR; ``snr_hydride``,
+    ``snr_metal_hydride``, ``snr_total`` and ``h2_fraction`` with errors as extra columns; the
+    ``method`` marks them). 1H lineshape rows of a cell that has decomposition rows are left
+    out, so no measurement is counted twice."""
+    nuclei = [normalize_nucleus(n) if n else None for n in values(decomposition, "nucleus")]
+    decomposed_cells = {
+        c for c, n in zip(values(decomposition, "cell"), nuclei, strict=True) if n == "1H"
+    }
+    keep = [
+        not (normalize_nucleus(n) == "1H" and c in decomposed_cells) if n else True
+        for n, c in zip(values(lineshape, "nucleus"), values(lineshape, "cell"), strict=True)
+    ]
+    base = lineshape.filter(pa.array(keep, pa.bool_())).replace_schema_metadata(None)
+    names = (
+        "id",
+        "cell",
+        "campaign",
+        "acquired_at",
+        "days_since_synthesis",
+        "method",
+        "input_ids",
+        "spectrum_id",
+        "nucleus",
+        "n_scans",
+        "spectral_width_hz",
+        "flags",
+    )
+    cols: dict[str, Any] = {
+        n: decomposition.column(n) for n in names if n in decomposition.column_names
+    }
+    for target, source in _AS_LINESHAPE.items():
+        cols[target] = decomposition.column(source)
+    for name in ("snr_hydride", "snr_metal_hydride", "snr_total", "h2_fraction"):
+        for suffix in ("", "_err"):
+            cols[name + suffix] = decomposition.column(name + suffix)
+    converted = pa.table(cols)
+    return pa.concat_tables([base, converted], promote_options="permissive")

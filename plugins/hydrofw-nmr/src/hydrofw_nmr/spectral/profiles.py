@@ -24,6 +24,8 @@ from scipy.special import voigt_profile
 
 from hydrofw.errors import ValidationError
 
+from ..convergence import FTOL, GTOL, XTOL, cost_converged, gradient_converged, step_converged
+
 __all__ = ["MODELS", "lorentzian", "gaussian", "voigt", "voigt_fwhm", "RowFits", "fit_rows"]
 
 _LN2 = math.log(2.0)
@@ -95,14 +97,20 @@ def fit_rows(
     sigma: np.ndarray,
     weight: np.ndarray | None = None,
     *,
-    max_iterations: int = 60,
+    max_iterations: int = 200,
     positive: tuple[int, ...] = (),
+    ftol: float = FTOL,
+    xtol: float = XTOL,
+    gtol: float = GTOL,
 ) -> RowFits:
     """Fit ``MODELS[model]`` to every row of ``y`` (rows, points) against ``x`` (same shape).
 
     ``sigma`` (rows,) is the noise per point; ``weight`` (0/1, same shape as y) masks points;
-    parameters listed in ``positive`` (widths) are kept > 0. Rows that do not converge in
-    ``max_iterations`` or whose parameters are not determined get ``success`` False.
+    parameters listed in ``positive`` (widths) are kept > 0. Convergence uses the scaled
+    ``ftol``/``xtol``/``gtol`` criteria of :mod:`hydrofw_nmr.convergence` (as
+    ``scipy.optimize.least_squares``); ``success`` is False only for rows that met none of them
+    within ``max_iterations``, ended with non-finite values or errors, or have a parameter the
+    model does not depend on.
     """
     if model not in MODELS:
         raise ValidationError(f"model must be one of {tuple(MODELS)}, got {model!r}")
@@ -120,16 +128,23 @@ def fit_rows(
 
     lam = np.full(rows, 1e-3)
     current = chi2(p, x, y, w)
+    d_scale = np.zeros_like(p)
+    converged = np.zeros(rows, dtype=bool)
     active = np.arange(rows)
     for _ in range(max_iterations):  # Levenberg-Marquardt on the rows not yet converged
         pa_, xa, ya, wa = p[active], x[active], y[active], w[active]
         f0 = evaluate(pa_, xa)
         jac = _jacobian(fn, xa, pa_, f0) * wa[..., None]
+        resid = (ya - f0) * wa
         jt = jac.transpose(0, 2, 1)
         jtj = jt @ jac
-        jtr = (jt @ ((ya - f0) * wa)[..., None])[..., 0]
+        jtr = (jt @ resid[..., None])[..., 0]
         diag = np.einsum("rkk->rk", jtj)
-        damped = jtj + (lam[active, None] * np.maximum(diag, 1e-300))[..., None] * np.eye(k)
+        d_scale[active] = np.maximum(d_scale[active], np.sqrt(diag))  # x_scale="jac"
+        at_zero_grad = gradient_converged(jac, resid, gtol)
+        damped = jtj + (lam[active, None] * np.maximum(d_scale[active] ** 2, 1e-300))[
+            ..., None
+        ] * np.eye(k)
         try:
             step = np.linalg.solve(damped, jtr[..., None])[..., 0]
         except np.linalg.LinAlgError:  # a degenerate row must not stop the others
@@ -138,23 +153,31 @@ def fit_rows(
         for i in positive:
             trial[:, i] = np.where(trial[:, i] > 0, trial[:, i], 0.5 * pa_[:, i])
         new = chi2(trial, xa, ya, wa)
-        better = np.isfinite(new) & (new < current[active])
-        tiny_step = np.all(np.abs(trial - pa_) <= 1e-9 * (np.abs(pa_) + 1e-12), axis=1)
-        converged = (better & (current[active] - new <= 1e-10 * current[active])) | tiny_step
+        better = np.isfinite(new) & (new <= current[active])
+        done = (
+            at_zero_grad
+            | cost_converged(current[active], new, better, ftol)
+            | step_converged(trial - pa_, pa_, d_scale[active], xtol)
+            | (current[active] == 0.0)
+        )
         p[active] = np.where(better[:, None], trial, pa_)
         current[active] = np.where(better, new, current[active])
         lam[active] = np.where(better, lam[active] * 0.3, lam[active] * 10.0)
-        active = active[~(converged | (lam[active] > 1e10))]
+        converged[active[done]] = True
+        active = active[~(done | (lam[active] > 1e16))]
         if active.size == 0:
             break
     jac = _jacobian(fn, x, p, evaluate(p, x)) * w[..., None]
-    jtj = jac.transpose(0, 2, 1) @ jac
     dof = np.maximum((w > 0).sum(axis=1) - k, 1)
     red = current / dof
-    cov = np.linalg.pinv(jtj) * red[:, None, None]  # covariance scaled by the reduced chi2
+    # covariance from the column-scaled J^T J (parameters of any unit), scaled by reduced chi2
+    norms = np.sqrt(np.einsum("rnk,rnk->rk", jac, jac))
+    scale = np.where(norms > 0, norms, 1.0)
+    unit = jac / scale[:, None, :]
+    cov = np.linalg.pinv(unit.transpose(0, 2, 1) @ unit) / (scale[:, :, None] * scale[:, None, :])
+    cov = cov * red[:, None, None]
     err = np.sqrt(np.clip(np.einsum("rkk->rk", cov), 0.0, None))
-    with np.errstate(divide="ignore"):
-        well_posed = np.linalg.cond(jtj) < 1e12
-    ok = well_posed & np.all(np.isfinite(err), axis=1) & np.isfinite(red)
-    ok[active] = False  # still iterating after max_iterations: not converged
+    determined = np.all(norms > 0, axis=1)
+    ok = converged & determined & np.all(np.isfinite(err), axis=1) & np.isfinite(red)
+    ok &= np.all(np.isfinite(p), axis=1)
     return RowFits(values=p, stderr=err, covariance=cov, reduced_chi2=red, success=ok)
