@@ -455,3 +455,13 @@ def test_implausible_shift_is_flagged_on_the_line_and_named(tmp_path: Path) -> N
     (line,) = results.tables["lineshape"].to_pylist()
     assert line["peak_ppm"] > 2e5 and "shift_implausible" in line["flags"]
     assert any("shift_implausible" in n and "field_t" in n for n in results.notes)
+
+
+def test_one_run_gives_first_principles_and_calibrated_h_over_la() -> None:
+    from hydrofw_campaign.pipeline import _fixed_quantify
+
+    cal = '\n[quantification]\nmethod = "{}"\n[quantification.calibration]\nh_over_la = 3.0\n'
+    fp = _fixed_quantify(_config(BASE + cal.format("reciprocity")))
+    assert fp["reference_ratio"] == 3.0 and "mode" not in fp  # both columns, ratio = first pr.
+    assert _fixed_quantify(_config(BASE + cal.format("calibrated")))["mode"] == "calibrated"
+    assert "reference_ratio" not in _fixed_quantify(_config())

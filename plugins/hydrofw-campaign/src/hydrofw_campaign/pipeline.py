@@ -191,10 +191,13 @@ def _fixed_quantify(config: CampaignConfig) -> dict[str, Any]:
         "p_exponent": q.gamma_exponent,
         "denominator_detection": LA_DETECTION[q.la_detection],
     }
-    if q.method == "calibrated" and q.calibration_h_over_la is not None:
-        fixed.update(
-            mode="calibrated", reference_ratio=q.calibration_h_over_la, reference="before_synthesis"
-        )
+    # one run gives both: with a calibration nmr.quantify fills the first-principles and the
+    # calibrated columns; ``method`` only chooses which of them ``ratio`` (and the time series)
+    # holds
+    if q.calibration_h_over_la is not None:
+        fixed.update(reference_ratio=q.calibration_h_over_la, reference="before_synthesis")
+        if q.method == "calibrated":
+            fixed["mode"] = "calibrated"
     return fixed
 
 
