@@ -465,3 +465,45 @@ def test_one_run_gives_first_principles_and_calibrated_h_over_la() -> None:
     assert fp["reference_ratio"] == 3.0 and "mode" not in fp  # both columns, ratio = first pr.
     assert _fixed_quantify(_config(BASE + cal.format("calibrated")))["mode"] == "calibrated"
     assert "reference_ratio" not in _fixed_quantify(_config())
+
+
+def test_a_failing_dataset_is_named_and_the_rest_kept(tmp_path: Path) -> None:
+    """relaxation.build on two series, one without delays: that one is named in the failures
+    and notes, the other gives its curve."""
+    from hydrofw_campaign.pipeline import CampaignResults, _run_step
+
+    rows = _spectrum_rows(tmp_path)
+    paths = rows.column("source_path").to_pylist()
+    series = rows.filter(pa.array(["satrec" in p for p in paths]))
+    broken = [p.endswith("satrec_139La") for p in series.column("source_path").to_pylist()]
+    values = series.column("array_value").to_pylist()
+    series = series.set_column(
+        series.column_names.index("array_value"),
+        "array_value",
+        pa.array([None if b else v for b, v in zip(broken, values, strict=True)], pa.float64()),
+    )
+    results = CampaignResults()
+    out = _run_step(
+        results, "relaxation.build", series, {"kind": "T1_saturation_recovery"},
+        group_by="source_path",
+    )
+    assert out.num_rows == 1 and out.column("nucleus").to_pylist() == ["1H"]
+    (failure,) = results.failures
+    assert failure["step"] == "relaxation.build" and failure["rows"] == 5
+    assert failure["inputs"][0].endswith("satrec_139La") and "delay" in failure["error"]
+    assert "satrec_139La" in results.notes[0] and "continues" in results.notes[0]
+
+
+def test_campaign_nucleus_replaces_a_guessed_one() -> None:
+    config = _config(BASE.replace('timezone = "+08:00"', 'timezone = "+08:00"\nnucleus = "1H"'))
+    table = pa.table(
+        {
+            "cell": ["V1", "V1"],
+            "acquired_at": pa.array([None, None], pa.timestamp("us", tz="UTC")),
+            "nucleus": ["2H", "63Cu"],
+            "flags": [["nucleus_guessed"], []],
+        }
+    )
+    out = apply_console_facts(table, config).to_pylist()
+    assert out[0]["nucleus"] == "1H" and out[0]["flags"] == ["nucleus_from_campaign"]
+    assert out[1]["nucleus"] == "63Cu" and out[1]["flags"] == []  # the header named it
