@@ -41,7 +41,7 @@ from hydrofw.nuclei import reference_frequency_hz
 
 from .acquisition import Acquisition
 from .consoles import ConsoleSpec
-from .receiver import DigitalFilterReceiver, bruker_decimation
+from .receiver import DigitalFilterReceiver, SignalModel, bruker_decimation
 from .signals import gaussian_decay, gaussian_support_s, pake_decay
 from .truth import LA_CARRIER_HZ, PROTON_FREQUENCY_HZ, NmrCellTruth, snr_ratio_per_h_over_la
 
@@ -281,7 +281,7 @@ class DayBuilder:
         residue: float,
         h2_shift_s: float = 0.0,
         residue_shift_s: float = 0.0,
-    ):
+    ) -> SignalModel:
         """1H model: hydride + H2 Pake + residue; ``*_shift_s`` continue an unrefocused
         component's decay from that time (Hahn echo: 2 tau)."""
         cell = self.cell
