@@ -7,6 +7,7 @@ import math
 from fractions import Fraction
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 import pytest
 from hydrofw_nmr.physics import Channel, snr_ratio_from_spin_ratio, spin_ratio_from_snr
 from hydrofw_nmr.physics.quantify import attach_acquisition, detected_fraction
@@ -212,3 +213,105 @@ def test_bad_input() -> None:
         )
     with pytest.raises(ValidationError):
         spin_ratio_from_snr(-1.0, 1.0, Channel("1H"), Channel("139La"))
+
+
+def _decomposition(rows: list[tuple[str, float, float, float, float, dt.datetime]]) -> pa.Table:
+    """nmr.decompose-like rows: (cell, hydride SNR, H2 SNR, broad SNR, days, when)."""
+    from hydrofw.schema import conform
+
+    records = []
+    for k, (cell, hyd, h2, broad, days, when) in enumerate(rows):
+        total = hyd + h2 + broad
+        records.append(
+            {
+                "id": f"d{k}",
+                "spectrum_id": f"fid{k}",
+                "input_ids": [f"fid{k}"],
+                "cell": cell,
+                "nucleus": "1H",
+                "acquired_at": when,
+                "days_since_synthesis": days,
+                "n_scans": 64,
+                "spectral_width_hz": 2e5,
+                "method": "nmr.decompose: test",
+                "snr_hydride": hyd,
+                "snr_hydride_err": 1.0,
+                "snr_h2": h2,
+                "snr_h2_err": 2.0,
+                "snr_broad": broad,
+                "snr_broad_err": 1.5,
+                "snr_metal_hydride": hyd + broad,
+                "snr_metal_hydride_err": 2.0,
+                "snr_total": total,
+                "snr_total_err": 2.5,
+                "h2_fraction": h2 / total,
+                "h2_fraction_err": 0.01,
+                "flags": [],
+            }
+        )
+    return conform(pa.Table.from_pylist(records), "decomposition")
+
+
+def test_hydride_and_total_both_methods_in_one_run() -> None:
+    """Before synthesis the cell holds LaH3 (broad line only, H/La = 3); later the hydride has
+    lost hydrogen to H2: the metal-hydride H/La falls, the total-1H H/La stays at the start."""
+    la = 40.0
+    per_unit = snr_ratio_from_spin_ratio(
+        1.0, Channel("1H", n_scans=64), Channel("139La", n_scans=4096)
+    )
+    ref_h = 3.0 * per_unit * la  # all broad (precursor)
+    now_hyd, now_h2 = 8.0 * per_unit * la, 2.0 * per_unit * la  # 10 H/La in all, 8 in LaH_x
+    when = T0 + dt.timedelta(days=5)
+    lines = _lineshape_table(
+        [
+            ("A", "139La", la, -1.0, T0),
+            ("A", "139La", la, 5.0, when),
+            ("A", "1H", 999.0, 5.0, when),  # total-1H lineshape row: replaced by the decomposition
+            ("B", "1H", 3.0 * per_unit * la, 5.0, when),
+            ("B", "139La", la, 5.0, when),
+        ]
+    )
+    dec = _decomposition([("A", 0.0, 0.0, ref_h, -1.0, T0), ("A", now_hyd, now_h2, 0.0, 5.0, when)])
+    table = hydrofw_nmr_physics().with_decomposition(lines, dec)
+    assert sorted(table.column("nucleus").to_pylist()).count("1H") == 3
+    only_a = table.filter(pa.compute.equal(table.column("cell"), "A"))
+    out = hydrofw.process(
+        "nmr.quantify", only_a, mode="calibrated", reference_ratio=3.0, reference="before_synthesis"
+    ).to_pylist()
+    assert len(out) == 1  # the reference pair is not reported in calibrated mode
+    a = next(r for r in out if r["cell"] == "A")
+    assert a["counted"] == "metal_hydride" and a["flags"] == []
+    assert a["ratio"] == pytest.approx(8.0, rel=1e-9)
+    assert a["ratio_calibrated"] == pytest.approx(8.0, rel=1e-9)
+    assert a["ratio_first_principles"] == pytest.approx(8.0, rel=1e-9)
+    assert a["ratio_total_first_principles"] == pytest.approx(10.0, rel=1e-9)
+    assert a["ratio_total_calibrated"] == pytest.approx(10.0, rel=1e-9)
+    assert a["snr_numerator"] == pytest.approx(now_hyd)
+    assert a["snr_numerator_total"] == pytest.approx(now_hyd + now_h2)
+    assert a["h2_fraction"] == pytest.approx(0.2)
+    assert a["ratio_err"] > a["ratio_first_principles_err"]  # plus the reference's errors
+    # cell B has no decomposition: its lineshape total is counted, flagged, and B has no
+    # reference pair in first-principles mode with a reference ratio
+    fp = hydrofw.process("nmr.quantify", table, reference_ratio=3.0).to_pylist()
+    b = next(r for r in fp if r["cell"] == "B")
+    assert b["counted"] == "total" and set(b["flags"]) == {"no_decomposition", "no_reference"}
+    assert b["ratio"] == pytest.approx(3.0, rel=1e-9) and math.isnan(b["ratio_calibrated"])
+    hydride_only = hydrofw.process("nmr.quantify", table, count="hydride").to_pylist()
+    assert next(r for r in hydride_only if r["cell"] == "A" and r["days_since_synthesis"] > 0)[
+        "ratio"
+    ] == pytest.approx(8.0, rel=1e-9)
+
+
+def test_failed_decomposition_gives_a_flagged_nan_row() -> None:
+    dec = _decomposition([("A", math.nan, math.nan, math.nan, 5.0, T0)])
+    lines = _lineshape_table([("A", "139La", 40.0, 5.0, T0)])
+    out = hydrofw.process(
+        "nmr.quantify", hydrofw_nmr_physics().with_decomposition(lines, dec)
+    ).to_pylist()
+    assert math.isnan(out[0]["ratio"]) and "numerator_snr_not_positive" in out[0]["flags"]
+
+
+def hydrofw_nmr_physics():  # noqa: ANN201 - the module, imported where used
+    import hydrofw_nmr.physics as physics
+
+    return physics
