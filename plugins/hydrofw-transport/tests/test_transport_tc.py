@@ -245,3 +245,53 @@ def test_reads_and_processes_a_log(rt_log: object) -> None:
     out = hydrofw.process("transport.tc", hydrofw.read(rt_log))
     assert out.column("sweep").to_pylist() == ["cooling", "warming"]
     assert _col(out, "tc_50_k") == pytest.approx([150.0, 150.0], abs=0.05)
+
+
+def test_hold_at_base_and_turning_point_in_one_row(rt_model: Callable[..., np.ndarray]) -> None:
+    """A row holding a whole run (cooling, a long hold at base, warming): the hold is dropped,
+    the longest leg kept, and the flags say so."""
+    rng = np.random.default_rng(3)
+    down = np.linspace(200.0, 120.0, 500)
+    hold = np.full(600, 120.0) + rng.normal(0, 2e-3, 600)
+    up = np.linspace(120.0, 200.0, 300)
+    t = np.concatenate([down, hold, up])
+    out = hydrofw.process("transport.tc", _table([(t, rt_model(t) + rng.normal(0, 1e-4, t.size))]))
+    flags = out.column("flags")[0].as_py()
+    assert any(f.startswith("hold_points_removed:") for f in flags) and "turning_point" in flags
+    # the cooling leg, less the points near the turning temperature
+    assert 450 <= out.column("n_points")[0].as_py() <= 500
+    assert _col(out, "tc_50_k")[0] == pytest.approx(150.0, abs=0.05)
+
+
+def test_thermal_lag_of_a_cooling_warming_pair(rt_model: Callable[..., np.ndarray]) -> None:
+    """The thermometer reads T - 0.8 K while cooling and T + 0.8 K while warming: the pair's
+    lag is 0.8 K within its error; both rows name each other."""
+    t = np.arange(100.0, 200.0, 0.1)
+    lag = 0.8
+    curves = [
+        TransportCurve(temperature_k=t[::-1] - lag, resistance_ohm=rt_model(t[::-1]),
+                       sweep="cooling", sweep_index=0, source_sha256="a" * 64),
+        TransportCurve(temperature_k=t + lag, resistance_ohm=rt_model(t),
+                       sweep="warming", sweep_index=1, source_sha256="a" * 64),
+        TransportCurve(temperature_k=t, resistance_ohm=rt_model(t),
+                       sweep="warming", sweep_index=0, source_sha256="b" * 64),
+    ]  # fmt: skip
+    table = to_table(curves)
+    out = hydrofw.process("transport.tc", table)
+    lag_k, err = _col(out, "thermal_lag_k"), _col(out, "thermal_lag_k_err")
+    assert lag_k[:2] == pytest.approx([lag, lag], abs=max(3 * err[0], 1e-3))
+    assert np.isnan(lag_k[2])  # no partner
+    ids = table.column("id").to_pylist()
+    assert out.column("lag_partner_id").to_pylist() == [ids[1], ids[0], None]
+
+
+def test_sweep_without_transition_in_range_is_null_and_flagged(
+    rt_model: Callable[..., np.ndarray],
+) -> None:
+    """Tc = 150 K but the sweep stops at 152 K: only the top of the drop is in range; no
+    criterion may be the sweep's edge."""
+    t = np.arange(152.0, 220.0, 0.2)
+    out = hydrofw.process("transport.tc", _table([(t, rt_model(t, width_k=1.0))]))
+    assert "no_transition" in out.column("flags")[0].as_py()
+    for name in ("tc_onset_k", "tc_90_k", "tc_50_k", "tc_10_k", "tc_zero_k", "tc_dRdT_k"):
+        assert out.column(name)[0].as_py() is None, name
