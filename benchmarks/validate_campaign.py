@@ -183,6 +183,19 @@ def check_quantification(store: Any, truth: dict, acc: dict[str, Metric]) -> Non
             )
 
 
+def check_timeseries_h(store: Any, truth: dict, acc: dict[str, Metric]) -> None:
+    """Every H/La time series of the store against the hydride (or, for ``*total*``, the
+    total-1H) truth, post-synthesis sessions only."""
+    for r in _rows(store, "timeseries") or []:
+        q = str(r.get("quantity") or "")
+        if not q.startswith("h_over_la"):
+            continue
+        s = _session(truth, r["cell"], r.get("days_since_synthesis"))
+        if s and s["nominal_day"] > 0:
+            true = s["h_over_la_total"] if "total" in q else s["h_over_la"]
+            acc[f"timeseries_{q}"].add(r.get("value"), r.get("value_err"), true)
+
+
 def _family(cell: str) -> str:
     return "bruker" if cell in BRUKER else "varian" if cell in VARIAN else "other"
 
@@ -361,7 +374,13 @@ def run_seed(
     truth = json.loads((root / "ground_truth.json").read_text())
     acc: dict[str, Metric] = defaultdict(Metric)
     store = hydrofw.open_store(root / "store")
-    for check in (check_quantification, check_h2, check_t2_pair, check_kinetics):
+    for check in (
+        check_quantification,
+        check_timeseries_h,
+        check_h2,
+        check_t2_pair,
+        check_kinetics,
+    ):
         try:
             check(store, truth, acc)
         except Exception as exc:  # noqa: BLE001
