@@ -84,15 +84,18 @@ def test_values_with_short_exponents(tmp_path: Path) -> None:
 
 
 def _log_with_garbage(tmp_path: Path, garbage: str) -> tuple[Path, int]:
-    lines = ["# SIM921 log", "T (K)\tR (Ohm)"]
-    lines += [f"{150 - k * 0.5:.2f}\t{1 + k * 1e-3:.5f}" for k in range(60)]
+    lines = ["# SIM921 log", "Time (s)\tT (K)\tR (Ohm)"]
+    lines += [f"{2 * k}\t{150 - k * 0.5:.2f}\t{1 + k * 1e-3:.5f}" for k in range(60)]
     lines.insert(30, garbage)
     path = tmp_path / "garbage.tsv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path, 31
 
 
-@pytest.mark.parametrize("garbage", ["\x7f@@@ lost sync @@@", "141.00\tRVAL?\x15", "1\t2\t3"])
+@pytest.mark.parametrize(
+    "garbage",
+    ["\x7f@@@ lost sync @@@", "58\t141.00\tRVAL?\x15", "1\t2\t3\t4", "@@\t141.0\t1.0"],
+)
 def test_one_garbage_line(tmp_path: Path, garbage: str) -> None:
     path, line = _log_with_garbage(tmp_path, garbage)
     with pytest.raises(FormatError) as err:

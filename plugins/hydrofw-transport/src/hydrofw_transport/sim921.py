@@ -71,6 +71,7 @@ EXTENSIONS = (".csv", ".tsv", ".txt", ".dat", ".log")
 _SNIFF_BYTES = 16384
 _INSTRUMENT = "SRS SIM921"
 _SHOWN_LINES = 20
+_MAX_BAD_TIMES = 100  # skip_bad_lines: unreadable time cells dropped one parse at a time
 
 
 def sniff(source: Source) -> float:
@@ -176,16 +177,18 @@ def _time(
         day = arrays[cmap.date.index].cast(pa.string())
         values = pc.binary_join_element_wise(day, values, " ")
     axis = time_axis(values, column.unit, timezone)
-    if axis.bad_row is not None:
-        raise _column_error(
-            rows,
-            cmap,
-            role,
-            axis.bad_row,
-            str(values[axis.bad_row].as_py()),
-            expected="a number nor a date-time",
-            option=False,
-        )
+    bad = np.zeros(len(values), dtype=bool)
+    while axis.bad_row is not None:
+        if not rows.skip or bad.sum() >= _MAX_BAD_TIMES:
+            raise _column_error(
+                rows, cmap, role, axis.bad_row, str(values[axis.bad_row].as_py()),
+                expected="a number nor a date-time",
+            )  # fmt: skip
+        bad[axis.bad_row] = True  # skip_bad_lines: that row goes, the rest is parsed again
+        values = pc.if_else(pa.array(bad), pa.nulls(len(values), values.type), values)
+        axis = time_axis(values, column.unit, timezone)
+    if bad.any():
+        rows.drop(bad)
     return axis.seconds, axis.absolute, axis.flags
 
 

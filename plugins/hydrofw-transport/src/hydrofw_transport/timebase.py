@@ -87,10 +87,19 @@ def _parse_text(array: pa.Array) -> pa.Array | None:
 
 
 def _first_bad_row(array: pa.Array) -> int:
+    """The first cell that is neither a number nor a date-time (in a column mixing numbers
+    with one garbage cell, or date-times with one)."""
+    numbers = 0
     for row, value in enumerate(array.to_pylist()):
         if value is None or not str(value).strip():
             continue
-        if _parse_text(pa.array([value])) is None:
+        try:
+            float(str(value))
+            numbers += 1
+            continue
+        except ValueError:
+            pass
+        if numbers or _parse_text(pa.array([value])) is None:
             return row
     return 0
 
