@@ -26,7 +26,14 @@ import math
 import attrs
 import numpy as np
 
-from ..convergence import cost_converged, gradient_converged, step_converged
+from ..convergence import (
+    FTOL,
+    GTOL,
+    XTOL,
+    cost_converged,
+    gradient_converged,
+    step_converged,
+)
 from .fid_model import COMPONENTS, Acquisition, columns
 
 __all__ = ["NONLINEAR", "Problem", "FitState", "levenberg_marquardt", "covariance", "LOG_SCALED"]
@@ -140,7 +147,7 @@ class FitState:
 def _fd_steps(u: np.ndarray) -> np.ndarray:
     """Forward-difference steps in internal units (log widths, Hz, angstrom, rad)."""
     typical = np.array([1e3, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])  # kHz offsets; logs, A, rad
-    return 1e-6 * np.maximum(np.abs(u), typical[None, :])
+    return 1e-7 * np.maximum(np.abs(u), typical[None, :])
 
 
 def _jacobian(
@@ -178,6 +185,9 @@ def levenberg_marquardt(
     upper: np.ndarray,
     *,
     max_iter: int = 100,
+    ftol: float = FTOL,
+    xtol: float = XTOL,
+    gtol: float = GTOL,
 ) -> FitState:
     """Minimise the projected cost of every trace over its free nonlinear parameters
     (``free`` (B, 7) bool), within [lower, upper] (natural units, (B, 7))."""
@@ -206,7 +216,7 @@ def levenberg_marquardt(
         hess = np.einsum("bnk,bnl->bkl", jac, jac)
         diag = np.einsum("bkk->bk", hess)
         d_scale[idx] = np.maximum(d_scale[idx], np.sqrt(diag))
-        at_zero_grad = gradient_converged(jac, resid[idx])
+        at_zero_grad = gradient_converged(jac, resid[idx], gtol)
         k = u.shape[1]
         held = ~free[idx]
         damp = lam[idx, None] * np.maximum(d_scale[idx] ** 2, 1e-30)
@@ -226,8 +236,8 @@ def levenberg_marquardt(
         cols_new = sub.columns(theta_new)
         coef_new, resid_new, cost_new = sub.project(theta_new, cols_new)
         accept = np.isfinite(cost_new) & (cost_new <= cost[idx])
-        small_cost = cost_converged(cost[idx], cost_new, accept)
-        small_step = step_converged(taken, u[idx], d_scale[idx])
+        small_cost = cost_converged(cost[idx], cost_new, accept, ftol)
+        small_step = step_converged(taken, u[idx], d_scale[idx], xtol)
         acc = idx[accept]
         u[acc] = u_new[accept]
         coef[acc], resid[acc], cost[acc] = coef_new[accept], resid_new[accept], cost_new[accept]
