@@ -225,8 +225,9 @@ def infer_nucleus(
 
     First the 1H frequencies of the same file (``proton_bases_hz``: other channels, lock);
     when these give no candidate and ``standard_magnets`` is set, the nominal frequencies of
-    :data:`STANDARD_PROTON_FREQUENCIES_HZ` (with ``standard_tolerance``). Returns ``(symbols, basis)``, ``basis`` being
-    ``"file"`` or ``"standard magnets"``; one symbol means a unique match.
+    :data:`STANDARD_PROTON_FREQUENCIES_HZ` (with ``standard_tolerance``). Returns
+    ``(symbols, basis)``, ``basis`` being ``"file"`` or ``"standard magnets"``; one symbol
+    means a unique match.
     """
     found = _preferred(nucleus_candidates(observe_frequency_hz, proton_bases_hz, tolerance))
     if found:

@@ -5,8 +5,9 @@ use). A plugin that fails to import or raises (or calls ``sys.exit``) inside a r
 recorded as *broken* with its error and skipped; the others keep working. A plugin whose event
 hook (``hydrofw_record_read``, campaign hooks) raises when called is marked *failed*, named with
 the hook, unregistered, and the work goes on without it (:meth:`Registry.call_hook`,
-:meth:`Registry.apply_record_hooks`); :attr:`Registry.failures` lists what happened. Two plugins registering the same name make
-that name unusable, with an error naming both; everything else keeps working.
+:meth:`Registry.apply_record_hooks`); :attr:`Registry.failures` lists what happened. Two
+plugins registering the same name make that name unusable, with an error naming both;
+everything else keeps working.
 ``HYDROFW_LOAD_PLUGINS=a,b`` loads exactly the named entry points (empty: none but built-ins).
 """
 

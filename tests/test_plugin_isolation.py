@@ -170,5 +170,6 @@ def hydrofw_register_readers(register):
     monkeypatch.setenv("HYDROFW_LOAD_PLUGINS", "quitter")
     monkeypatch.setattr(reg_mod, "_REGISTRY", Registry())
     (tmp_path / "f.q").write_text("x")
-    with pytest.raises(hydrofw.errors.FormatError, match="reader 'quit' failed: SystemExit.*quitter"):
+    match = "reader 'quit' failed: SystemExit.*quitter"
+    with pytest.raises(hydrofw.errors.FormatError, match=match):
         hydrofw.read(tmp_path / "f.q")

@@ -46,9 +46,10 @@ def _run(real_data, tmp_path_factory, spec, examples):
 
 
 QUICK = [c for c in CASES if c[3] >= 0.1]
+QUICK_IDS = [i for c, i in zip(CASES, IDS, strict=True) if c in QUICK]
 
 
-@pytest.mark.parametrize("spec", QUICK, ids=[i for c, i in zip(CASES, IDS, strict=True) if c in QUICK])
+@pytest.mark.parametrize("spec", QUICK, ids=QUICK_IDS)
 def test_mutations_raise_only_hydrofw_errors(real_data, tmp_path_factory, spec):
     _run(real_data, tmp_path_factory, spec, examples=12)
 
