@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-import hydrofw
-from hydrofw.cli import main
 from hydrofw_campaign import figures as F
 from hydrofw_campaign.config import load_campaign
 from hydrofw_campaign.reportfigs import build_figures
 from hydrofw_campaign.uformat import format_uncertain, format_value, sort_key
+
+import hydrofw
+from hydrofw.cli import main
 
 NMR, TRANSPORT = ("N1", "N2"), ("T1",)
 MARGIN_MAX = 0.30  # total x margin beyond the fitted lines, as a fraction of their span
@@ -307,3 +307,54 @@ def test_report_renders_in_a_real_browser(campaign, tmp_path):
     assert pixels.std() > 0.05 and not_white > 0.05, (pixels.std(), not_white)
     colourful = np.mean(np.ptp(pixels, axis=-1) > 0.2)  # coloured lines of the figures
     assert colourful > 0.002, colourful
+
+
+# ----------------------------------------------------------------------------- real files
+REAL_TOML = """
+[campaign]
+name = "real files"
+field_t = 11.74
+
+[[cells]]
+id = "C1"
+kind = "nmr"
+synthesized_at = 2000-01-01T00:00:00Z
+
+[[cells]]
+id = "C2"
+kind = "nmr"
+synthesized_at = 2000-01-01T00:00:00Z
+
+[[cells]]
+id = "T1"
+kind = "transport"
+synthesized_at = 2000-01-01T00:00:00Z
+"""
+
+
+def test_a_campaign_of_real_files_gets_its_figures(real_data, tmp_path):
+    """Real instrument files (a Bruker 1H FID, a Varian 87Rb saturation recovery, a PPMS R(T)
+    of a Nb film) in a campaign: each cell gets the figures its data allow."""
+    root = tmp_path / "real"
+    sources = {
+        "C1": real_data / "bruker" / "topspin32-1h-500",
+        "C2": real_data / "varian" / "vnmrs-87rb-196-satrec-solid",
+        "T1": real_data / "transport" / "ppms-multivu-resistivity-nb-film",
+    }
+    for cell, src in sources.items():
+        if not src.exists():
+            pytest.skip(f"real file {src} not found")
+        shutil.copytree(src, root / "raw" / cell / src.name)
+    (root / "campaign.toml").write_text(REAL_TOML)
+    summary = hydrofw.run(root)
+    assert summary["failed"] == []
+    names = {p.name for p in (root / "report").glob("*.png")}
+    assert {"C1_fig1_before_after.png", "C1_fig4_stacked.png", "C2_fig3_relaxation.png",
+            "T1_rt_sweeps.png"} <= names
+    html = (root / "report" / "index.html").read_text()
+    assert "87Rb" in html and "T1_saturation_recovery".replace("_", " ") in html
+    tc = hydrofw.open_store(root / "store").table("tc").to_pylist()
+    assert any(8.0 < (r["tc_50_k"] or 0) < 9.5 for r in tc)  # Nb film: Tc ~ 9 K
+    for r in tc:
+        if r["tc_50_k"] is not None and np.isfinite(r["tc_50_k"]):
+            assert f"{r['tc_50_k']:.1f}"[:3] in html  # the table shows it

@@ -275,6 +275,69 @@ def relaxation_comparison(
     return fig
 
 
+def _stack_panel(
+    ax, curves: Sequence[Curve], extent, peak_ppm: Sequence[float], title: str
+) -> None:
+    """Spectra stacked bottom (first) to top, one intensity scale, labelled, with a red guide
+    line through the fitted peak positions."""
+    from matplotlib import colormaps
+
+    _ppm_axis(ax, curves, extent)
+    xlim = ax.get_xlim()
+    scale = max((_visible_peak(c, xlim) for c in curves), default=1.0)
+    colors = colormaps[_CMAP_DAYS](np.linspace(0.0, 0.9, max(len(curves), 1)))
+    for i, c in enumerate(curves):
+        x, y = _thin(c.x, c.y, xlim)
+        ax.plot(x, _norm(y, scale) * 0.9 + i, lw=0.8, color=colors[i])
+        ax.annotate(c.label, xy=(0.015, i + 0.2), xycoords=("axes fraction", "data"), fontsize=7)
+    # the guide runs through the top of each trace at its fitted peak position
+    good = []
+    for i, (c, p) in enumerate(zip(curves, peak_ppm, strict=False)):
+        if np.isfinite(p) and c.x.size > 1:
+            order = np.argsort(c.x)
+            top = float(np.interp(p, c.x[order], c.y[order])) / scale * 0.9
+            good.append((p, i + top))
+    if len(good) > 1:
+        ax.plot(
+            [p for p, _ in good],
+            [y for _, y in good],
+            "-",
+            color="tab:red",
+            lw=1.0,
+            label="fitted peak (guide to the eye)",
+        )
+        ax.legend(fontsize=7, frameon=False, loc="upper right")
+    ax.set_ylim(-0.3, max(len(curves), 1) + 0.2)
+    ax.set_yticks([])
+    ax.set_title(title)
+    if not curves:
+        ax.text(0.5, 0.5, "no spectrum", ha="center", transform=ax.transAxes)
+
+
+def spectra_stack(curves: Sequence[Curve], extent, peak_ppm: Sequence[float], title: str) -> Figure:
+    """Spectra of one nucleus stacked by acquisition (any nucleus other than 1H and 139La)."""
+    fig, axes = _new(1, 5.5, 1.2 + 0.35 * max(len(curves), 3))
+    _stack_panel(axes[0, 0], curves, extent, peak_ppm, title)
+    return fig
+
+
+def relaxation_curve(data: Curve, fit: Curve | None, title: str) -> Figure:
+    """One relaxation curve (amplitude against delay, logarithmic delay axis) with its fit."""
+    fig, axes = _new(1, 5.5, 3.8)
+    ax = axes[0, 0]
+    ax.errorbar(data.x * 1e3, data.y, yerr=data.yerr, fmt="o", ms=4, label=data.label)
+    if fit is not None:
+        keep = fit.x > 0
+        ax.plot(fit.x[keep] * 1e3, fit.y[keep], "-", label=fit.label)
+    ax.set_xscale("log")
+    ax.set_xlabel("delay (ms)")
+    ax.set_ylabel("amplitude (a.u.)")
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    ax.set_title(title)
+    ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
 def stacked_spectra(
     la: Sequence[Curve],
     h: Sequence[Curve],
@@ -286,46 +349,13 @@ def stacked_spectra(
     """Fig. 4: 139La (a) and 1H (b) spectra stacked by day after laser heating (one intensity
     scale per panel), red guide lines through the fitted peak positions, and (c) the molecular
     H2 share of the 1H signal (and any other decomposition fractions) against days."""
-    from matplotlib import colormaps
-
     ncols = 3 if h2 else 2
     fig, axes = _new(ncols, 4.2 * ncols, 5.0, wspace_in=0.3 if ncols == 2 else 0.9)
     for ax, curves, extent, peak_ppm, title in (
-        (axes[0, 0], la, extents[0], peaks[0], "a) $^{139}$La"),
-        (axes[0, 1], h, extents[1], peaks[1], "b) $^{1}$H"),
+        (axes[0, 0], la, extents[0], peaks[0], f"a) $^{{139}}$La, {cell}"),
+        (axes[0, 1], h, extents[1], peaks[1], f"b) $^{{1}}$H, {cell}"),
     ):
-        _ppm_axis(ax, curves, extent)
-        xlim = ax.get_xlim()
-        scale = max((_visible_peak(c, xlim) for c in curves), default=1.0)
-        colors = colormaps[_CMAP_DAYS](np.linspace(0.0, 0.9, max(len(curves), 1)))
-        for i, c in enumerate(curves):
-            x, y = _thin(c.x, c.y, xlim)
-            ax.plot(x, _norm(y, scale) * 0.9 + i, lw=0.8, color=colors[i])
-            ax.annotate(
-                c.label, xy=(0.015, i + 0.2), xycoords=("axes fraction", "data"), fontsize=7
-            )
-        # the guide runs through the top of each trace at its fitted peak position
-        good = []
-        for i, (c, p) in enumerate(zip(curves, peak_ppm, strict=False)):
-            if np.isfinite(p) and c.x.size > 1:
-                order = np.argsort(c.x)
-                top = float(np.interp(p, c.x[order], c.y[order])) / scale * 0.9
-                good.append((p, i + top))
-        if len(good) > 1:
-            ax.plot(
-                [p for p, _ in good],
-                [y for _, y in good],
-                "-",
-                color="tab:red",
-                lw=1.0,
-                label="fitted peak (guide to the eye)",
-            )
-            ax.legend(fontsize=7, frameon=False, loc="upper right")
-        ax.set_ylim(-0.3, max(len(curves), 1) + 0.2)
-        ax.set_yticks([])
-        ax.set_title(f"{title}, {cell}")
-        if not curves:
-            ax.text(0.5, 0.5, "no spectrum", ha="center", transform=ax.transAxes)
+        _stack_panel(ax, curves, extent, peak_ppm, title)
     if h2:
         ax = axes[0, 2]
         for s in h2:
@@ -390,8 +420,22 @@ def time_series(
         (axes[0, 1], tc, f"{tc_label} (1)", "b) normalised T$_c$"),
     ]
     for ax, series, ylabel, title in panels:
+        colors: dict[str, str] = {}
         for s in series:
-            line = ax.errorbar(s.days, s.value, yerr=s.err, fmt="o", ms=3.5, label=s.label)
+            cell = s.label.split(" ")[0]
+            extra = " (" in s.label  # e.g. all 1H beside the hydride-only H/La: open markers
+            line = ax.errorbar(
+                s.days,
+                s.value,
+                yerr=s.err,
+                fmt="o",
+                ms=3.5,
+                label=s.label,
+                color=colors.get(cell),
+                mfc="none" if extra else None,
+                alpha=0.6 if extra else 1,
+            )
+            colors.setdefault(cell, line[0].get_color())
             if s.fit_days is not None and s.fit_value is not None:
                 ax.plot(s.fit_days, s.fit_value, "-", color=line[0].get_color(), lw=1.0)
         ax.set_xlabel("days since laser heating (d)")
@@ -439,7 +483,7 @@ def resistance_sweeps(
     markers = ("v", "o", "s", "^", "D", "P", "X", "*")
     ax = axes[0, 1]
     for j, (c, crits) in enumerate(marked):
-        line = ax.plot(*_thin(c.x, c.y, None), lw=1.0, label=c.label)[0]
+        ax.plot(*_thin(c.x, c.y, None), lw=1.0, label=c.label)
         for k, cr in enumerate(crits):
             if np.isfinite(cr.temperature_k) and np.isfinite(cr.resistance_ohm):
                 ax.plot(
@@ -452,11 +496,19 @@ def resistance_sweeps(
                     color=f"C{k + 2}",
                     label=cr.name if j == 0 else None,
                 )
-    ax.set_title("b) T$_c$ criteria on the first and last sweep")
-    ax.legend(fontsize=7, frameon=False, ncol=2, loc="upper left")
+    ax.set_title("b) T$_c$ criteria, first and last sweep")
+    ax.legend(fontsize=7, frameon=False, ncol=2, loc="best")
+    if t_extent_k is not None:  # the transition
+        lo, hi = t_extent_k
+        ax.set_xlim(lo, hi)
+        r_max = [
+            float(np.nanmax(c.y[(c.x >= lo) & (c.x <= hi)]))
+            for c, _ in marked
+            if np.any((c.x >= lo) & (c.x <= hi))
+        ]
+        if r_max:
+            ax.set_ylim(-0.05 * max(r_max), 1.15 * max(r_max))
     for ax in axes[0]:
-        if t_extent_k is not None:
-            ax.set_xlim(*padded(t_extent_k))
         ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
         ax.set_xlabel("temperature (K)")
         ax.set_ylabel("resistance ($\\Omega$)")

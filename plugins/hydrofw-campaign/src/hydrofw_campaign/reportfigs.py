@@ -142,6 +142,8 @@ def _ppm_spectra(ctx: _Ctx, cell: str, nucleus: str) -> list[tuple[float, dict, 
             or r.get("x_unit") != "ppm"
         ):
             continue
+        if "shift_implausible" in (r.get("flags") or ()):
+            continue  # a wrong reference would stretch the shared ppm axis (flag in the table)
         key = (r.get("acquired_at"), r.get("source_path"), r.get("increment"))
         entry = (ctx.days(r), r, lines.get(r["id"]))
         if key not in best or (best[key][2] is None and entry[2] is not None):
@@ -289,6 +291,40 @@ def _fig4(ctx: _Ctx, cell: str) -> Iterator[ReportFigure]:
     )
 
 
+#: nuclei of Figs. 1 and 4, and of the copper referencing lines (shown through sigma_DAC)
+_PAPER_NUCLEI = ("139La", "1H")
+_REFERENCE_NUCLEI = ("63Cu", "65Cu")
+
+
+def _fig_other_nuclei(ctx: _Ctx, cell: str) -> Iterator[ReportFigure]:
+    """Spectra of any other nucleus of a cell, stacked by acquisition."""
+    nuclei = sorted(
+        {
+            r.get("nucleus")
+            for r in ctx.rows("spectrum")
+            if r.get("cell") == cell and r.get("domain") == "frequency" and r.get("x_unit") == "ppm"
+        }
+        - {None, *_PAPER_NUCLEI, *_REFERENCE_NUCLEI}
+    )
+    for nucleus in nuclei:
+        series = _ppm_spectra(ctx, cell, nucleus)
+        curves = [_spectrum_curve(ctx, _day_label(d), r) for d, r, _ in series]
+        extent = F.line_extent([_line(ls) for _, _, ls in series])
+        fig = F.spectra_stack(
+            curves, extent, [_line(ls)[0] for _, _, ls in series], f"{nucleus}, {cell}"
+        )
+        safe = re.sub(r"[^A-Za-z0-9]", "", nucleus)
+        yield ReportFigure(
+            f"{cell}_spectra_{safe}",
+            cell,
+            f"{nucleus} spectra",
+            f"{cell}: {nucleus} spectra by acquisition ({len(curves)}), red line through the "
+            "fitted peaks.",
+            fig,
+            [AxisCheck(0, "ppm", extent, [r["id"] for _, r, _ in series])],
+        )
+
+
 # ----------------------------------------------------------------------------- relaxation (2, 3)
 def _relaxation_pair(ctx: _Ctx, cell: str) -> tuple[dict | None, dict | None]:
     """The first T1 and T2 curves of a cell measured on the same day (or the first of each)."""
@@ -315,7 +351,11 @@ def _model(curve: dict, fit: dict | None) -> Curve | None:
     """The fitted relaxation curve on a fine delay grid (single or stretched exponential)."""
     if fit is None or not _finite(fit.get("m0")):
         return None
-    t = np.linspace(0.0, max(curve["delay_s"]) * 1.05, 300)
+    delays = np.asarray(curve["delay_s"], float)
+    t_max = float(np.nanmax(delays)) * 1.05
+    t_min = float(np.nanmin(delays[delays > 0])) / 2 if np.any(delays > 0) else t_max / 1e3
+    # dense on a linear and on a logarithmic delay axis alike
+    t = np.unique(np.concatenate([np.linspace(0.0, t_max, 150), np.geomspace(t_min, t_max, 150)]))
     m0, off = fit["m0"], _f(fit.get("offset"))
     off = off if math.isfinite(off) else 0.0
     if _finite(fit.get("t1_s")):
@@ -371,6 +411,24 @@ def _fig23(ctx: _Ctx, cell: str) -> Iterator[ReportFigure]:
             f"echo time 2tau after the first pulse ({len(echoes)} delays), with the fitted T2 "
             f"envelope; b) echo amplitudes and the T2 fit ({text.replace('$', '')}).",
             fig,
+        )
+    if (t1 is None) != (t2 is None):  # one kind only: that curve and its fit
+        curve = t1 if t1 is not None else t2
+        fit = t1_fit if t1 is not None else t2_fit
+        model = _model(curve, fit)
+        kind = str(curve.get("kind") or "")
+        yield ReportFigure(
+            f"{cell}_fig3_relaxation",
+            cell,
+            "Fig. 3",
+            f"{cell}: {curve.get('nucleus') or ''} {kind.replace('_', ' ')} "
+            f"({_day_label(ctx.days(curve))}) with its fit"
+            + (f" ({model.label.replace('$', '')})." if model is not None else " (no fit)."),
+            F.relaxation_curve(
+                _data(curve, kind.replace("_", " ")),
+                model,
+                f"{curve.get('nucleus') or ''} {kind.split('_')[0]}, {cell}",
+            ),
         )
     if t1 is not None and t2 is not None:
         fig = F.relaxation_comparison(
@@ -513,6 +571,25 @@ def _fig5(ctx: _Ctx, cell: str) -> Iterator[ReportFigure]:
             Curve("$^1$H solid echo", freq / 1e3, y), model, comps, extent, y_top, note, title
         )
         flags = ", ".join(fit.get("flags") or ()) or "none"
+        dec = [
+            r
+            for r in ctx.rows("decomposition")
+            if r.get("cell") == cell
+            and _finite(r.get("r_n_angstrom"))
+            and abs(ctx.days(r) - ctx.days(fit)) < 1.0
+        ]
+        if dec:
+            r = dec[0]
+            dtext += (
+                " (decomposition of the FID that day: r_n = "
+                f"{_u(r['r_n_angstrom'], r.get('r_n_angstrom_err'))} Å"
+                + (
+                    f", r_nn = {_u(r['r_nn_angstrom'], r.get('r_nn_angstrom_err'))} Å"
+                    if _finite(r.get("r_nn_angstrom"))
+                    else ""
+                )
+                + ")"
+            )
         yield ReportFigure(
             f"{cell}_fig5_pake",
             cell,
@@ -571,18 +648,14 @@ def _fig_rt(ctx: _Ctx, cell: str) -> Iterator[ReportFigure]:
         s, c = sweeps[i], curves[i] if i < len(curves) else None
         if c is not None:
             marked.append((c, _criteria(tcs[s["id"]], c.x, c.y)))
-    # temperature range: the transition and its normal-state window, from the tc rows
-    t_lo, t_hi = np.inf, -np.inf
-    for tc in tcs.values():
-        for col in ("tc_zero_k", "tc_10_k", "normal_window_low_k"):
-            if _finite(tc.get(col)):
-                t_lo = min(t_lo, tc[col])
-        for col in ("normal_window_high_k", "tc_onset_k"):
-            if _finite(tc.get(col)):
-                t_hi = max(t_hi, tc[col])
-    extent = (t_lo, t_hi) if t_hi > t_lo else (lo, hi)
-    extent = (max(extent[0] - 0.3 * (extent[1] - extent[0]), lo), min(extent[1], hi))
-    fig = F.resistance_sweeps(curves, days, marked, extent, cell)
+    # panel b: the transition of the marked sweeps (every criterion) with its width again on
+    # each side, so the criteria are told apart; panel a: the whole sweeps
+    temps = [c.temperature_k for _, crits in marked for c in crits if np.isfinite(c.temperature_k)]
+    zoom = None
+    if temps:
+        width = max(max(temps) - min(temps), 0.02 * max(temps), 0.5)
+        zoom = (max(min(temps) - width, lo), min(max(temps) + width, hi))
+    fig = F.resistance_sweeps(curves, days, marked, zoom, cell)
     names = sorted({c.name for _, crits in marked for c in crits})
     yield ReportFigure(
         f"{cell}_rt_sweeps",
@@ -623,6 +696,22 @@ def _fig_tc_criteria(ctx: _Ctx, cell: str) -> Iterator[ReportFigure]:
 
 
 # ----------------------------------------------------------------------------- campaign-wide
+def _total_h_over_la(ctx: _Ctx, cell: str) -> Series | None:
+    """H/La of all 1H (metal hydride + H2) beside the hydride-only ``ratio``, where the
+    quantification has it (``ratio_total_<mode>`` of each row's mode)."""
+    pts = []
+    for q in ctx.rows("quantification"):
+        if q.get("cell") != cell or q.get("counted") in (None, "total"):
+            continue
+        col = f"ratio_total_{q.get('mode')}"
+        if _finite(q.get(col)) and ctx.days(q) >= 0:
+            pts.append((ctx.days(q), q[col], _f(q.get(f"{col}_err"))))
+    if not pts:
+        return None
+    d, v, e = (np.array(x, float) for x in zip(*sorted(pts), strict=True))
+    return Series(f"{cell} (all $^1$H)", d, v, np.nan_to_num(e))
+
+
 def _fig6(ctx: _Ctx, nmr: Sequence[str], transport: Sequence[str]) -> Iterator[ReportFigure]:
     quantities = {r.get("quantity") for r in ctx.rows("timeseries")}
     h_la = []
@@ -630,6 +719,9 @@ def _fig6(ctx: _Ctx, nmr: Sequence[str], transport: Sequence[str]) -> Iterator[R
         s = _series(ctx, c, "h_over_la", c)
         if s is not None:
             h_la.append(s)
+        total = _total_h_over_la(ctx, c)
+        if total is not None:
+            h_la.append(total)
         for q in sorted(x for x in quantities if x and x.startswith("h_over_la_")):
             s = _series(ctx, c, q, f"{c} ({q.removeprefix('h_over_la_')})")
             if s is not None:
@@ -642,7 +734,8 @@ def _fig6(ctx: _Ctx, nmr: Sequence[str], transport: Sequence[str]) -> Iterator[R
         "fig6_timeseries",
         None,
         "Fig. 6",
-        "a) H/La of every NMR cell against days after laser heating, with the LaH10, LaH6 and "
+        "a) H/La of every NMR cell against days after laser heating (filled: the quantification's "
+        "ratio; open: all 1H, metal hydride + H2, where counted apart), with the LaH10, LaH6 and "
         "LaH3 levels (red) and the preferred kinetics model (lines); b) onset Tc of every "
         "transport cell normalised to its first cooling sweep.",
         fig,
@@ -659,9 +752,11 @@ def _shielding(ctx: _Ctx, cells: Sequence[str]) -> Iterator[ReportFigure]:
         col = next(
             (k for k in names if "shielding" in k or "sigma" in k), names[0] if names else None
         )
-    if col is None:
+    if col is None:  # no table: what the referencing wrote, when a correction was made
         rows = [r for r in ctx.rows("spectrum") if _finite(r.get("dac_shielding_ppm"))]
         col = "dac_shielding_ppm"
+        if not any(r[col] != 0 for r in rows):
+            return
     series = []
     for c in cells:
         pts = {}
@@ -678,12 +773,13 @@ def _shielding(ctx: _Ctx, cells: Sequence[str]) -> Iterator[ReportFigure]:
     fig = F.quantity_vs_days(
         series, "$\\sigma_{DAC}$ (ppm)", "DAC shielding from the $^{63}$Cu line"
     )
+    source = "the dac_shielding table" if ctx.rows("dac_shielding") else "the referenced spectra"
     yield ReportFigure(
         "dac_shielding",
         None,
         "sigma_DAC",
         "Shielding sigma_DAC of each NMR cell's resonator (63Cu in the cell against ambient "
-        f"63Cu) against days, from {'the dac_shielding table' if ctx.rows('dac_shielding') else 'the referenced spectra'}.",
+        f"63Cu) against days, from {source}.",
         fig,
     )
 
@@ -699,7 +795,7 @@ def build_figures(
     ctx = _Ctx(tables, synthesized_at)
     out: list[ReportFigure] = []
     for cell in cells_nmr:
-        for build in (_fig1, _fig23, _fig4, _fig5):
+        for build in (_fig1, _fig23, _fig4, _fig5, _fig_other_nuclei):
             out.extend(build(ctx, cell))
     for cell in cells_transport:
         out.extend(_fig_rt(ctx, cell))
