@@ -184,6 +184,21 @@ def _written(exporter: str, table: Any, to: str) -> str:
     return str(to)
 
 
+def _cmd_watch(args: argparse.Namespace) -> int:
+    from .watch import watch
+
+    runs = watch(
+        args.campaign,
+        store=args.store,
+        report=args.report,
+        executor=args.executor,
+        debounce_ms=args.debounce_ms,
+        settle_s=args.settle_s,
+    )
+    print(f"hydrofw watch: {runs} run(s)", file=sys.stderr)
+    return EXIT_OK
+
+
 def _cmd_runs(args: argparse.Namespace) -> int:
     from .store import open_store
 
@@ -269,6 +284,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exporter", help="exporter name (default: from the extension)")
     p.add_argument("--run", help="run id (default: the latest run; see `hydrofw runs`)")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("watch", help="run the campaign again whenever complete new data arrive")
+    p.add_argument("campaign", help="campaign folder (with campaign.toml and raw/)")
+    p.add_argument("--store", help="store folder (default: CAMPAIGN/store)")
+    p.add_argument("--report", help="report folder (default: CAMPAIGN/report)")
+    p.add_argument("--executor", choices=["local", "dask"], default="local")
+    p.add_argument("--debounce-ms", type=int, default=1600, help="quiet time that ends a burst")
+    p.add_argument("--settle-s", type=float, default=2.0,
+                   help="a dataset is ingested once unchanged this long (and complete)")
+    p.set_defaults(func=_cmd_watch)
 
     p = sub.add_parser("runs", help="list the recorded runs of a store (* = the default view)")
     p.add_argument("store", help="store folder")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from .api import read_records
 from .errors import CampaignError, HydrofwError
+from .ingest_index import IngestIndex
 from .records import to_table
 from .registry import Reader, get_registry
 from .runrecord import campaign_record
@@ -167,9 +168,11 @@ def ingest(
     *,
     progress: bool | None = None,
     executor: str = "local",
+    index: IngestIndex | None = None,
 ) -> tuple[dict[str, int], list[tuple[Path, str]]]:
     """Read every dataset into the store (per-file work local or on Dask; writes stay in this
-    process); returns rows added per table and the failures."""
+    process); returns rows added per table and the failures. With ``index``, every dataset
+    read without error is noted in it (see :mod:`hydrofw.ingest_index`)."""
     from .progress import progress_bar
 
     if executor == "local":
@@ -189,6 +192,8 @@ def ingest(
             failed.append((ds.path, result))
             continue
         if result is None:
+            if index is not None:
+                index.add(ds, None, 0)
             continue
         try:
             n = store.write(result)
@@ -197,6 +202,10 @@ def ingest(
             continue
         name = identify(result)[0]  # type: ignore[index]
         added[name] = added.get(name, 0) + n
+        if index is not None:
+            index.add(ds, name, result.num_rows)
+    if index is not None:
+        index.flush()
     return added, failed
 
 
@@ -207,8 +216,15 @@ def run(
     *,
     executor: str = "local",
     progress: bool | None = None,
+    incremental: bool = True,
+    ready: Callable[[Path], tuple[bool, str]] | None = None,
 ) -> dict[str, Any]:
     """Ingest ``campaign_dir/raw`` into the store, then run the campaign plugins.
+
+    ``incremental``: datasets already ingested into this store, unchanged (same path, reader
+    and files), are not read again; ``False`` reads every dataset (rows stay idempotent).
+    ``ready(path) -> (ok, why)``: datasets not ready (still being written, for ``hydrofw watch``)
+    are listed as skipped with ``"not ready: <why>"`` and left for a later run.
 
     Returns a summary: datasets found, rows added per table, skipped and failed files, and what
     the campaign plugins added (results, report files).
@@ -230,13 +246,26 @@ def run(
     ]
     st = open_store(store_dir)
     datasets, skipped = discover(raw, boundary=root)
-    added, failed = ingest(datasets, st, progress=progress, executor=executor)
+    if ready is not None:
+        checked = [(d, ready(d.path)) for d in datasets]
+        skipped += [(d.path, f"not ready: {why}") for d, (ok, why) in checked if not ok]
+        datasets = [d for d, (ok, _) in checked if ok]
+    # incremental: datasets unchanged since an earlier ingest into this store are not read again
+    index = IngestIndex(st)
+    todo, reused = index.split(datasets) if incremental else (datasets, [])
+    added, failed = ingest(todo, st, progress=progress, executor=executor, index=index)
+    for ds in reused:  # their tables got 0 new rows, as when they are read again
+        table = index.table_of(ds)
+        if table is not None:
+            added.setdefault(table, 0)
     summary: dict[str, Any] = {
         "campaign": str(root),
         "store": str(store_dir),
         "report": str(report_dir),
         "datasets": len(datasets),
         "rows_added": added,
+        "datasets_read": len(todo),
+        "datasets_reused": len(reused),
         "skipped": [(str(p), why) for p, why in skipped],
         "failed": [(str(p), why) for p, why in failed],
         "notes": notes,
@@ -245,8 +274,12 @@ def run(
     # when the campaign plugins finish (one atomic switch), older runs stay readable by id.
     with st.run(**campaign_record(root, executor=executor)) as store_run:
         summary["run_id"] = store_run.id
-        store_run.note(ingest={k: summary[k] for k in ("datasets", "rows_added")}
-                       | {"skipped": len(skipped), "failed": len(failed)})
+        store_run.note(
+            ingest={k: summary[k] for k in ("datasets", "rows_added")}
+            | {"skipped": len(skipped), "failed": len(failed)},
+            datasets_read=sorted(str(d.path) for d in todo),
+            datasets_reused=len(reused),
+        )
         registry.call_hook(
             "hydrofw_campaign_ingested",
             reraise=(HydrofwError,),

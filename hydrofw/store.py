@@ -55,6 +55,8 @@ __all__ = ["Store", "StoreRun", "open_store", "row_keys"]
 RUNS = "runs"
 LATEST = "latest"
 RECORD = "run.json"
+#: the one part file of a derived table in a committed run (the same name in every run)
+SEALED = "part-0.parquet"
 _TMP = ".tmp"
 _LOCKS = ".locks"
 _RESERVED = {RUNS, LATEST, _TMP, _LOCKS}
@@ -161,6 +163,18 @@ class Store:
             with contextlib.suppress(OSError):
                 p.unlink()
 
+    def _clean_abandoned_runs_tmp(self) -> None:
+        """Remove temp files of runs whose process died (their run lock is free)."""
+        folder = self.root / _TMP
+        if not folder.is_dir():
+            return
+        for p in folder.glob("run-*--*"):
+            run_id = p.name[4:].split("--")[0][: len(_new_run_id())]
+            with self._lock(f"run-{run_id}", wait=False) as free:
+                if free:
+                    with contextlib.suppress(OSError):
+                        p.unlink()
+
     def _write_part(self, key: str, part: Path, table: pa.Table) -> None:
         part.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._tmp_dir() / f"{key}--{uuid.uuid4().hex}.partial"
@@ -234,6 +248,7 @@ class Store:
         is recorded as ``failed`` and never becomes the latest; one killed stays ``running``
         in its record and is reported as ``abandoned`` by :meth:`runs`.
         """
+        self._clean_abandoned_runs_tmp()
         run = StoreRun(self, _new_run_id(), record)
         with self._lock(f"run-{run.id}") as held:
             assert held
@@ -340,7 +355,10 @@ class Store:
         return sorted(
             p.name
             for p in self.root.iterdir()
-            if p.name not in _RESERVED and not p.is_symlink() and self.raw_parts(p.name)
+            if p.name not in _RESERVED
+            and not p.name.startswith((".", "_"))
+            and not p.is_symlink()
+            and self.raw_parts(p.name)
         )
 
     def tables(self, run: str | None = None) -> list[str]:
@@ -491,12 +509,54 @@ class StoreRun:
         for name in sorted(shown - set(self._written)):
             schema = _empty_schema(self.store, name, self.previous)
             if schema is not None:
-                part = self.path / name / "part-empty.parquet"
+                part = self.path / name / SEALED
                 self.store._write_part(f"run-{self.id}-{name}", part, schema.empty_table())
                 self._written.setdefault(name, 0)
+        for name in sorted(self._written):
+            self._seal(name)
         self.record["committed_utc"] = _now()
         self._save("committed")
         self.store._switch_latest(self.id, sorted(self._written))
+
+    def _seal(self, name: str) -> None:
+        """Merge the run's parts of ``name`` into the one file ``part-0.parquet``.
+
+        Every run names its only part of a table alike, so a glob reader that lists
+        ``<store>/<table>/*.parquet`` just before ``latest`` switches and opens the file just
+        after opens the new run's file: one whole run either way, never a missing file. The
+        parts are streamed (one in memory at a time)."""
+        folder = self.path / name
+        parts = self.store._parts_in(folder)
+        target = folder / SEALED
+        if parts == [target]:
+            return
+        if len(parts) == 1:
+            os.replace(parts[0], target)
+            return
+        schemas = [_read_schema(p) for p in parts]
+        try:
+            schema = pa.unify_schemas(schemas, promote_options="default")
+        except pa.ArrowException as exc:
+            raise StoreError(f"{folder}: parts of this run do not combine ({exc})") from None
+        schema = with_column_metadata(
+            schema.with_metadata(schemas[0].metadata or {}).empty_table()
+        ).schema
+        key = f"run-{self.id}-{name}"
+        tmp = self.store._tmp_dir() / f"{key}--{uuid.uuid4().hex}.partial"
+        with atomic_path(target, tmp=tmp) as path, pq.ParquetWriter(
+            path, schema, compression="zstd"
+        ) as writer:
+            for p in parts:
+                t = pq.read_table(p)
+                cols = [
+                    t.column(f.name).cast(f.type) if f.name in t.column_names
+                    else pa.nulls(t.num_rows, f.type)
+                    for f in schema
+                ]
+                writer.write_table(pa.Table.from_arrays(cols, schema=schema))
+        for p in parts:
+            if p != target:
+                p.unlink()
 
     def __repr__(self) -> str:
         return f"StoreRun({str(self.root)!r}, {self.id!r})"

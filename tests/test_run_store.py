@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -87,6 +89,7 @@ def test_edit_campaign_toml_and_run_again(campaign, capsys):
     (campaign / "campaign.toml").write_text("scale = 100.0\n")
     second = hydrofw.run(campaign)
     assert second["rows_added"] == {"spectrum": 0}  # raw tables: append-idempotent
+    assert (first["datasets_read"], second["datasets_read"], second["datasets_reused"]) == (3, 0, 3)
     store = hydrofw.open_store(campaign / "store")
     new, old = [100.0, 200.0, 300.0], [10.0, 20.0, 30.0]
     assert _values(store.table("timeseries")) == new
@@ -135,3 +138,32 @@ def test_a_run_whose_campaign_step_fails_changes_no_default_view(campaign, monke
     assert store.latest_run() == good["run_id"]
     assert _values(store.table("timeseries")) == [10.0, 20.0, 30.0]
     assert [r["status"] for r in store.runs()] == ["committed", "failed"]
+
+
+def test_incremental_ingest_reads_only_new_or_changed_datasets(campaign):
+    first = hydrofw.run(campaign)
+    assert (first["datasets_read"], first["datasets_reused"]) == (3, 0)
+    spec = campaign / "raw" / "DAC1" / "s0.spec"
+    st = spec.stat()
+    os.utime(spec, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touched, same bytes
+    (campaign / "raw" / "DAC2" / "s1.spec").write_text("4.0")  # a new session
+    (campaign / "raw" / "DAC1" / "s1.spec").write_text("5.0")  # edited in place
+    (campaign / "raw" / "DAC2" / "bad.spec").write_text("not a number")
+    second = hydrofw.run(campaign)
+    assert (second["datasets_read"], second["datasets_reused"]) == (3, 2)  # new, edited, bad
+    assert second["rows_added"] == {"spectrum": 2} and len(second["failed"]) == 1
+    store = hydrofw.open_store(campaign / "store")
+    record = store.run_record(second["run_id"])
+    assert [Path(p).name for p in record["datasets_read"]] == ["s1.spec", "bad.spec", "s1.spec"]
+    assert record["datasets_reused"] == 2
+    # the results cover every dataset, reused or read (the raw table holds them all)
+    assert _values(store.table("timeseries")) == [10.0, 20.0, 30.0, 40.0, 50.0]
+    third = hydrofw.run(campaign)  # the bad file is read (and reported) every time
+    assert (third["datasets_read"], third["datasets_reused"]) == (1, 4)
+    assert [Path(p).name for p, _ in third["failed"]] == ["bad.spec"]
+    full = hydrofw.run(campaign, incremental=False)
+    assert (full["datasets_read"], full["rows_added"]) == (5, {"spectrum": 0})
+    shutil.rmtree(campaign / "store" / ".index")  # e.g. a run killed before its index entries
+    again = hydrofw.run(campaign)
+    assert (again["datasets_read"], again["rows_added"]) == (5, {"spectrum": 0})
+    assert _values(store.table("timeseries")) == [10.0, 20.0, 30.0, 40.0, 50.0]

@@ -176,9 +176,8 @@ def test_sigkill_at_random_moments_of_the_run_write_path(tmp_path, kills):
         a = killed.table(name).sort_by("id")
         b = fresh.table(name).sort_by("id")
         assert a.equals(b), name
-    assert not list((root / ".tmp").iterdir()) or all(
-        p.name.startswith(("run-", "link--")) for p in (root / ".tmp").iterdir()
-    )
+    # temp files of killed writers are gone (a link being switched at the kill may stay)
+    assert all(p.name.startswith("link--") for p in (root / ".tmp").iterdir())
     statuses = [r["status"] for r in killed.runs()]
     assert statuses[-1] == "committed" and set(statuses) <= {"committed", "abandoned"}
 
