@@ -846,15 +846,18 @@ def run_pipeline(store: Store, campaign_dir: Path) -> CampaignResults:
 
 
 def report_from_store(store: Store, campaign_dir: Path, report_dir: Path) -> list[Path]:
-    """Rebuild the report of a campaign from its store alone (no processing)."""
-    results = CampaignResults(tables={name: store.table(name) for name in store.tables()})
-    return write_campaign_report(results, campaign_dir, report_dir)
+    """Rebuild the report of a campaign from its store alone (no processing): the same as
+    ``hydrofw report STORE`` (:func:`hydrofw_campaign.reportjob.campaign_report`)."""
+    from .reportjob import campaign_report
+
+    return campaign_report(store, campaign_dir, report_dir)[0]
 
 
 def write_campaign_report(
     results: CampaignResults, campaign_dir: Path, report_dir: Path
 ) -> list[Path]:
-    """Figures and summary.md of a pipeline run (see :mod:`hydrofw_campaign.report`)."""
+    """The report of a pipeline run's tables alone (no store: no raw echoes or sweeps, no run
+    record); ``hydrofw run`` uses :func:`hydrofw_campaign.reportjob.campaign_report`."""
     from .report import write_report
 
     config = load_campaign(campaign_dir)

@@ -94,8 +94,10 @@ class _Rendered:
 
 
 def _render(figs: Sequence[ReportFigure], report_dir: Path) -> list[_Rendered]:
+    from hydrofw.progress import progress_bar
+
     out = []
-    for f in figs:
+    for f in progress_bar(figs, desc="report", unit="figure"):
         try:
             data = F.png_bytes(f.figure, dpi=DPI)
         finally:
