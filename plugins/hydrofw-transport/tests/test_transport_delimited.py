@@ -71,6 +71,10 @@ def test_labview_log_with_header_file_and_current_reversal(tmp_path: Path) -> No
             assert params["header_file"].endswith("run7_header.txt")
             assert len(params["header_file_sha256"]) == 64
         assert table.column("source_path")[0].as_py().endswith("run7.txt")
+        first = table.column("acquired_at")[0].as_py()
+        assert first.isoformat() == "2025-03-07T10:00:00+00:00"  # date + time of day, UTC
+        warming = table.column("acquired_at")[1].as_py()
+        assert 590.0 < (warming - first).total_seconds() < 700.0  # after the 300-point leg
     out = hydrofw.process("transport.tc", hydrofw.read(data))
     assert np.array(out.column("tc_50_k").to_pylist()) == pytest.approx([90.0, 90.0], abs=0.05)
 

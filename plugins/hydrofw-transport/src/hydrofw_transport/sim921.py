@@ -60,7 +60,7 @@ from .delimited import (
 )
 from .header import bridge_settings, header_parameters
 from .header_file import header_file_names
-from .timebase import start_time_from_header, time_axis
+from .timebase import date_and_time_of_day, start_time_from_header, time_axis
 from .truncation import truncation_flag
 from .values import to_float
 
@@ -171,6 +171,10 @@ def _time(
     if column is None:
         return None, False, ()
     values = arrays[column.index]
+    if cmap.date is not None and cmap.time is not None and pa.types.is_time(values.type):
+        fast = date_and_time_of_day(arrays[cmap.date.index], values, timezone)
+        if fast is not None:
+            return fast.seconds, True, fast.flags
     if pa.types.is_time(values.type):  # "10:00:02" parsed as a time of day
         values = values.cast(pa.string())
     if cmap.date is not None and cmap.time is not None and pa.types.is_string(values.type):

@@ -22,7 +22,10 @@ from hydrofw.errors import ParameterError
 
 from .units import Unit
 
-__all__ = ["TimeAxis", "time_axis", "start_time_from_header", "LABVIEW_EPOCH_OFFSET_S"]
+__all__ = [
+    "TimeAxis", "time_axis", "date_and_time_of_day", "start_time_from_header",
+    "LABVIEW_EPOCH_OFFSET_S",
+]  # fmt: skip
 
 #: Seconds from the LabVIEW epoch (1904-01-01 UTC) to the Unix epoch (1970-01-01 UTC).
 LABVIEW_EPOCH_OFFSET_S = 2_082_844_800.0
@@ -84,6 +87,32 @@ def _parse_text(array: pa.Array) -> pa.Array | None:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
     return None
+
+
+def date_and_time_of_day(day: pa.Array, clock: pa.Array, timezone: str) -> TimeAxis | None:
+    """Absolute seconds from a date column (``2025/03/07``, ``2025-03-07`` or parsed dates)
+    and a time-of-day column parsed as Arrow times (LabVIEW writes them apart), without
+    joining strings; None when the dates are not all plain dates (the caller then joins the
+    text and parses it as date-times)."""
+    try:
+        if pa.types.is_date(day.type):
+            midnight = day.cast(pa.timestamp("s"))
+        elif pa.types.is_string(day.type) or pa.types.is_large_string(day.type):
+            text = pc.replace_substring(pc.utf8_trim_whitespace(day), "/", "-")
+            midnight = pc.strptime(text, format="%Y-%m-%d", unit="s")
+        else:
+            return None
+        unit_s = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[clock.type.unit]
+        since = clock.cast(pa.int64() if pa.types.is_time64(clock.type) else pa.int32())
+        day_s = midnight.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        clock_s = since.to_numpy(zero_copy_only=False).astype(np.float64) / unit_s
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, KeyError):
+        return None
+    if midnight.null_count or since.null_count:
+        return None
+    local = pa.array(np.round((day_s + clock_s) * 1e6).astype(np.int64), pa.timestamp("us"))
+    seconds, flags = _timestamps_to_seconds(local, timezone)
+    return TimeAxis(seconds, True, flags)
 
 
 def _first_bad_row(array: pa.Array) -> int:
