@@ -124,63 +124,54 @@ class Metric:
 
 
 # ----------------------------------------------------------------------------- checks
-def _hydride_rows(rows: list[dict[str, Any]]) -> tuple[list[tuple[dict, Any, Any]], str]:
-    """(row, value, err) of calibrated hydride-only H/La, and how they were recognised."""
-    out: list[tuple[dict, Any, Any]] = []
-    how = "missing"
-    for r in rows:
-        mode = str(_first(r, "mode", "method") or "")
-        if "calibrat" not in mode:
-            continue
-        comp = r.get("component")
-        if comp is not None:
-            if str(comp) in ("hydride", "metal_hydride", "hydride_only"):
-                out.append((r, r.get("ratio"), r.get("ratio_err")))
-                how = "quantification rows (component = hydride, mode = calibrated)"
-            continue
-        for val, err in (
-            ("ratio_hydride", "ratio_hydride_err"),
-            ("h_over_la_hydride", "h_over_la_hydride_err"),
-            ("hydride_ratio", "hydride_ratio_err"),
-        ):
-            if val in r:
-                out.append((r, r.get(val), r.get(err)))
-                how = f"quantification.{val} (mode = calibrated)"
-                break
-    return out, how
+#: truth key of each ``counted`` signal of the quantification table
+_COUNTED_TRUTH = {
+    "hydride": "h_over_la",
+    "metal_hydride": "h_over_la_metal_hydride",
+    "total": "h_over_la_total",
+}
 
 
 def check_quantification(store: Any, truth: dict, acc: dict[str, Metric]) -> None:
+    """Counted and total H/La, first-principles and calibrated, against their truths.
+
+    ``h_over_la_hydride_*`` collect the ratios of rows that count the hydride or the metal
+    hydride (1H less H2), compared with the hydride truth; ``h_over_la_<counted>_*`` compare
+    each with its own truth (metal hydride = hydride + precursor residue)."""
     rows = _rows(store, "quantification")
     if rows is None:
         acc["h_over_la_hydride_calibrated"].note = "no quantification table"
         return
-    hydride, how = _hydride_rows(rows)
-    acc["h_over_la_hydride_calibrated"].note = how
-    for r, value, err in hydride:
-        s = _session(truth, r["cell"], r.get("days_since_synthesis"))
-        if s and s["nominal_day"] > 0:
-            acc["h_over_la_hydride_calibrated"].add(value, err, s["h_over_la"])
-    # what the table holds today, for comparison: every calibrated / first-principles ratio
+    counted_seen = set()
     for r in rows:
         s = _session(truth, r["cell"], r.get("days_since_synthesis"))
         if not s or s["nominal_day"] <= 0:
             continue
-        mode = str(_first(r, "mode", "method") or "")
-        comp = str(r.get("component") or "")
-        kind = "calibrated" if "calibrat" in mode else "first_principles"
-        if comp in ("total", "total_1h") or (not comp and "ratio_total" not in r):
-            # rows without a component are the total 1H (all the 1H signal at t = 0)
-            acc[f"h_over_la_total_{kind}"].add(
-                r.get("ratio"), r.get("ratio_err"), s["h_over_la_total"]
+        counted = str(r.get("counted") or "total")
+        counted_seen.add(counted)
+        key = _COUNTED_TRUTH.get(counted)
+        if key is None:
+            continue
+        for kind in ("first_principles", "calibrated"):
+            value, err = r.get(f"ratio_{kind}"), r.get(f"ratio_{kind}_err")
+            if "ratio_first_principles" not in r and kind == "first_principles":
+                value, err = r.get("ratio"), r.get("ratio_err")  # older layout
+            true = s.get(key, s["h_over_la"] + s.get("residue_h_per_la", 0.0))
+            acc[f"h_over_la_{counted}_{kind}"].add(value, err, true)
+            if counted != "total":
+                acc[f"h_over_la_hydride_{kind}"].add(value, err, s["h_over_la"])
+            if counted != "total":  # the total beside a counted component
+                total = r.get(f"ratio_total_{kind}")
+                total_err = r.get(f"ratio_total_{kind}_err")
+                acc[f"h_over_la_total_{kind}"].add(total, total_err, s["h_over_la_total"])
+        if r.get("h2_fraction") is not None:
+            acc[f"quantification_h2_fraction_{_family(r['cell'])}"].add(
+                r["h2_fraction"], r.get("h2_fraction_err"), s["h2_fraction"]
             )
-            acc[f"h_over_la_total_{kind}_vs_hydride_truth"].add(
-                r.get("ratio"), r.get("ratio_err"), s["h_over_la"]
-            )
-        if "ratio_total" in r:
-            acc[f"h_over_la_total_{kind}"].add(
-                r.get("ratio_total"), r.get("ratio_total_err"), s["h_over_la_total"]
-            )
+    if not any(c in counted_seen for c in ("hydride", "metal_hydride")):
+        acc[
+            "h_over_la_hydride_calibrated"
+        ].note = f"no hydride-only rows (counted: {sorted(counted_seen)})"
 
 
 def check_timeseries_h(store: Any, truth: dict, acc: dict[str, Metric]) -> None:
@@ -430,6 +421,7 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
             merged[name].note = note
     expected = [
         "h_over_la_hydride_calibrated",
+        "h_over_la_hydride_first_principles",
         "decomposition_h2_fraction_bruker",
         "decomposition_h2_fraction_varian",
         "decomposition_r_n_bruker",

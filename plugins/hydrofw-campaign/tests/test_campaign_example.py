@@ -313,6 +313,8 @@ def test_nmr_truth_is_shaped_like_the_paper(campaign) -> None:
             assert d["h2_h_per_la"] == pytest.approx(trapped * lost)
             assert d["h_over_la_total"] == pytest.approx(
                 d["h_over_la"] + d["h2_h_per_la"] + d["residue_h_per_la"])
+            assert d["h_over_la_metal_hydride"] == pytest.approx(
+                d["h_over_la"] + d["residue_h_per_la"])
             assert d["h2_fraction"] == pytest.approx(
                 d["h2_h_per_la"] / (d["h2_h_per_la"] + d["h_over_la"]))
             assert 0.74 <= d["r_n_angstrom"] <= 0.78 and 1.2 <= d["r_nn_angstrom"] <= 1.3

@@ -97,8 +97,9 @@ ASSUMPTIONS = (
     "Hydrogen per La: h_over_la is the hydride's (LaH10-like phase; the LaH3 precursor's 3.0 "
     "before heating); h2_h_per_la = h2_trapped_fraction * (h_over_la_0 - h_over_la) is the "
     "hydrogen in molecular H2 in the chamber (the rest, h2_escaped_fraction, left it); "
-    "residue_h_per_la the precursor's broad line left after heating; h_over_la_total = "
-    "hydride + H2 + residue; h2_fraction = n(H2) / (n(H2) + n(hydride)).",
+    "residue_h_per_la the precursor's broad line left after heating; h_over_la_metal_hydride = "
+    "hydride + residue (all 1H but H2); h_over_la_total = hydride + H2 + residue; "
+    "h2_fraction = n(H2) / (n(H2) + n(hydride)).",
     "Every 1H acquisition after synthesis holds the hydride (Lorentzian), H2 phase III (two "
     "homonuclear Pake doublets at r_n and r_nn, weights h2_weights, Gaussian broadening "
     "pake_broadening_hz each, exact powder average) and the residue (Gaussian, precursor "
@@ -224,6 +225,7 @@ def _nmr_cell(
                 "h_over_la": cell.h_over_la(actual),
                 "h_over_la_hydride": cell.h_over_la(actual),
                 "h_over_la_total": cell.h_over_la_total(actual),
+                "h_over_la_metal_hydride": cell.h_over_la(actual) + cell.residue_h_per_la(actual),
                 "h2_h_per_la": cell.h2_h_per_la(actual),
                 "residue_h_per_la": cell.residue_h_per_la(actual),
                 "h2_fraction": cell.h2_fraction(actual),
