@@ -71,6 +71,13 @@ class Trace:
     flags: tuple[str, ...] = ()
 
 
+def _as_slice(rows: np.ndarray) -> np.ndarray | slice:
+    """A slice for contiguous rows (the usual case: views, no copies), else the indices."""
+    if rows.size and int(rows[-1]) - int(rows[0]) + 1 == rows.size:
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
+
+
 def _acquired_at(trace: Trace, first: int) -> dt.datetime | None:
     if trace.time_s is None or not np.isfinite(trace.time_s[first]):
         return None
@@ -82,7 +89,7 @@ def _acquired_at(trace: Trace, first: int) -> dt.datetime | None:
     return None
 
 
-def _sweep_flags(trace: Trace, rows: np.ndarray, direction: str) -> list[str]:
+def _sweep_flags(trace: Trace, rows: np.ndarray | slice, direction: str) -> list[str]:
     flags = list(trace.flags)
     r = trace.resistance_ohm[rows]
     nan = np.isnan(r)
@@ -122,8 +129,9 @@ def curves_from_trace(
         extra.append("no_sweep_found")
     else:
         sweeps_iter = [(s.rows, s.direction) for s in sweeps]
-    for index, (rows, direction) in enumerate(sweeps_iter):
-        first = int(rows[0])
+    for index, (row_index, direction) in enumerate(sweeps_iter):
+        rows = _as_slice(row_index)
+        first = int(row_index[0])
         time_s = None
         if trace.time_s is not None:
             time_s = trace.time_s[rows] - trace.time_s[first]
