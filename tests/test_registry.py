@@ -102,7 +102,7 @@ def test_name_clash_is_an_error_naming_both(plugin_site):
 
 def test_unknown_names_list_what_exists():
     reg = _fresh()
-    with pytest.raises(PluginError, match="available: arrow, csv, parquet"):
+    with pytest.raises(PluginError, match="available: arrow, csdm, csv, parquet"):
         reg.exporter("xlsx")
 
 
@@ -128,6 +128,6 @@ def test_cli_plugins_json_shows_broken_plugin(plugin_site):
     )
     plugins = {p["name"]: p for p in json.loads(out.stdout)}
     assert plugins["broken"]["status"] == "broken"
-    assert plugins["hydrofw"]["exporters"] == ["parquet", "arrow", "csv"]
+    assert plugins["hydrofw"]["exporters"] == ["parquet", "arrow", "csv", "csdm"]
     for p in plugins.values():
         assert set(p) >= {"name", "version", "readers", "processors", "exporters", "status"}
