@@ -193,10 +193,11 @@ def _family(cell: str) -> str:
 
 def check_h2(store: Any, truth: dict, acc: dict[str, Metric]) -> None:
     rows = _rows(store, "decomposition")
-    if rows is None:
+    if not rows:
+        why = "no decomposition table" if rows is None else "decomposition table has no rows"
         for fam in ("bruker", "varian"):
             for q in ("h2_fraction", "r_n", "r_nn"):
-                acc[f"decomposition_{q}_{fam}"].note = "no decomposition table"
+                acc[f"decomposition_{q}_{fam}"].note = why
     else:
         for r in rows:
             s = _session(truth, r["cell"], r.get("days_since_synthesis"))
