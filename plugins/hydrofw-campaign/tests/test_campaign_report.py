@@ -241,9 +241,12 @@ def test_hydrofw_campaign_report_hook_declines_without_campaign_toml(tmp_path):
     from hydrofw.registry import get_registry
 
     store = hydrofw.open_store(tmp_path / "store")
-    assert get_registry().pm.hook.hydrofw_campaign_report(
-        store=store, campaign_dir=tmp_path, report_dir=tmp_path / "report"
-    ) is None
+    assert (
+        get_registry().pm.hook.hydrofw_campaign_report(
+            store=store, campaign_dir=tmp_path, report_dir=tmp_path / "report"
+        )
+        is None
+    )
 
 
 def test_empty_tables_give_a_report_without_figures(tmp_path):
@@ -272,12 +275,21 @@ CHROMIUM = next(
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}",
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
             *args,
         ],
-        capture_output=True, text=True, timeout=180,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 
@@ -349,8 +361,12 @@ def test_a_campaign_of_real_files_gets_its_figures(real_data, tmp_path):
     summary = hydrofw.run(root)
     assert summary["failed"] == []
     names = {p.name for p in (root / "report").glob("*.png")}
-    assert {"C1_fig1_before_after.png", "C1_fig4_stacked.png", "C2_fig3_relaxation.png",
-            "T1_rt_sweeps.png"} <= names
+    assert {
+        "C1_fig1_before_after.png",
+        "C1_fig4_stacked.png",
+        "C2_fig3_relaxation.png",
+        "T1_rt_sweeps.png",
+    } <= names
     html = (root / "report" / "index.html").read_text()
     assert "87Rb" in html and "T1_saturation_recovery".replace("_", " ") in html
     tc = hydrofw.open_store(root / "store").table("tc").to_pylist()
@@ -358,3 +374,62 @@ def test_a_campaign_of_real_files_gets_its_figures(real_data, tmp_path):
     for r in tc:
         if r["tc_50_k"] is not None and np.isfinite(r["tc_50_k"]):
             assert f"{r['tc_50_k']:.1f}"[:3] in html  # the table shows it
+
+
+def test_decomposition_and_hydride_only_columns_are_shown_when_present(campaign):
+    """A ``decomposition`` table (as nmr.decompose writes it) and quantification rows counting
+    the metal hydride apart: Fig. 4c gains the decomposition's H2 fraction, Fig. 5's caption
+    its distances, Fig. 6a the all-1H H/La beside the hydride-only one, and the tables list it."""
+    import pyarrow as pa
+    from hydrofw_campaign.reporttables import result_tables
+
+    from hydrofw.schema import conform
+
+    tables = _tables(campaign["store"])
+    pake = [r for r in tables["pake_fit"].to_pylist() if r["cell"] == "N1" and not r["flags"]]
+    day = max(r["days_since_synthesis"] for r in pake)
+    rows = [
+        {
+            "id": f"d{i}",
+            "spectrum_id": f"s{i}",
+            "cell": "N1",
+            "days_since_synthesis": d,
+            "h2_fraction": 0.1 + 0.004 * d,
+            "h2_fraction_err": 0.01,
+            "r_n_angstrom": 0.751,
+            "r_n_angstrom_err": 0.002,
+            "r_nn_angstrom": 1.24,
+            "r_nn_angstrom_err": 0.01,
+        }
+        for i, d in enumerate([1.0, 10.0, day])
+    ]
+    tables["decomposition"] = conform(pa.Table.from_pylist(rows), "decomposition")
+    q = tables["quantification"]
+    if "ratio_total_first_principles" in q.column_names and "counted" in q.column_names:
+        q = q.set_column(
+            q.column_names.index("counted"),
+            q.schema.field("counted"),
+            pa.array(["metal_hydride"] * q.num_rows),
+        )
+        tables["quantification"] = q
+    config = campaign["config"]
+    figs = build_figures(
+        tables,
+        cells_nmr=["N1"],
+        cells_transport=[],
+        synthesized_at={c.id: c.cell.synthesized_at for c in config.cells},
+    )
+    fig4 = next(f for f in figs if f.key == "N1_fig4_stacked")
+    labels = [t.get_text() for t in fig4.figure.axes[2].get_legend().get_texts()]
+    assert "h2 (decomposition)" in labels
+    fig5 = next(f for f in figs if f.key == "N1_fig5_pake")
+    assert "decomposition of the FID that day: r_n = 0.7510(20) Å, r_nn = 1.240(10) Å" in (
+        fig5.caption
+    )
+    if "ratio_total_first_principles" in q.column_names:
+        fig6 = next(f for f in figs if f.key == "fig6_timeseries")
+        labels = [t.get_text() for t in fig6.figure.axes[0].get_legend().get_texts()]
+        assert "N1 (all $^1$H)" in labels
+    views = {v.name: v for v in result_tables(tables)}
+    assert "r_n_angstrom (angstrom)" in views["decomposition"].headers
+    assert views["decomposition"].rows[0][2].text == "0.104(10)"  # day 1, first by day
