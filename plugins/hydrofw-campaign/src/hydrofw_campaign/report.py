@@ -214,6 +214,8 @@ def _run_meta(run: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     if not run:
         return [("run id", "not recorded (the store keeps no run records)")]
     out = [("run id", str(run.get("id")))]
+    if run.get("status") == "running":  # written by the run itself, before its commit
+        run = {**run, "status": "this run (the report is written before the run is committed)"}
     for k in (
         "status",
         "started_at",
