@@ -115,13 +115,21 @@ def component_signal(
     t = np.maximum(t_s, 0.0)
     if name == "hydride":
         env = np.exp(-math.pi * col(shape["hydride_fwhm_hz"]) * t)
-    elif name in ("h2_n", "h2_nn"):
-        r = col(shape["r_n_angstrom" if name == "h2_n" else "r_nn_angstrom"])
-        env = pake_fid(t, dipolar_coupling_hz(r)) * gaussian_envelope(t, col(shape["h2_fwhm_hz"]))
-    elif name == "broad":
-        env = gaussian_envelope(t, col(shape["broad_fwhm_hz"]))
     else:
-        raise KeyError(name)
+        width = shape["broad_fwhm_hz" if name == "broad" else "h2_fwhm_hz"]
+        # the Gaussian envelope is below 1e-20 after 3.5 / FWHM: leave those points at 0
+        cut = 3.5 / float(np.min(width)) if np.size(width) else 0.0
+        keep = np.flatnonzero(np.any(t < cut, axis=0))
+        tk = t[:, keep]
+        env = np.zeros(t.shape)
+        if name in ("h2_n", "h2_nn"):
+            r = col(shape["r_n_angstrom" if name == "h2_n" else "r_nn_angstrom"])
+            part = pake_fid(tk, dipolar_coupling_hz(r))
+        elif name == "broad":
+            part = 1.0
+        else:
+            raise KeyError(name)
+        env[:, keep] = part * gaussian_envelope(tk, col(width))
     out = env * np.exp(2j * math.pi * col(offset_hz) * t)
     return np.where(t_s >= 0.0, out, 0.0)
 
