@@ -87,7 +87,10 @@ class DecomposeParams:
     "digital" or "analog". ``group_delay_points``: override of the rows' delay. ``echo``:
     "none" (FID, t = 0 at the group delay) or "top" (one-sided echo: t = 0 at its top).
     ``dead_time_us``: points earlier than this after t = 0 are not fitted.
-    ``time_offset_us``: true time of the origin point after the pulse (e.g. a Varian
+    ``analog_filter_poles``: order of a Butterworth analog receiver filter to model on an
+    analog console (0: none; e.g. 6 for a Varian with fb = SW/2), its -3 dB frequency
+    ``analog_filter_cutoff_fraction`` x SW. ``time_offset_us``: true time of the origin point
+    after the pulse (e.g. a Varian
     acquisition delay). ``max_fit_points``: points fitted after the origin at most (the tail
     beyond only measures the noise). ``nominal_distances_angstrom``: (r_n, r_nn) held while
     H2 is not detected; ``r_n_bounds_angstrom``/``r_nn_bounds_angstrom``: search ranges.
@@ -106,6 +109,8 @@ class DecomposeParams:
     echo: str = attrs.field(default="none", validator=attrs.validators.in_(("none", "top")))
     dead_time_us: float = attrs.field(default=0.0, converter=float)
     time_offset_us: float = attrs.field(default=0.0, converter=float)
+    analog_filter_poles: int = attrs.field(default=0, converter=int)
+    analog_filter_cutoff_fraction: float = attrs.field(default=0.5, converter=float)
     conjugate: bool = False
     tail_fraction: float = attrs.field(default=0.25, converter=float)
     max_fit_points: int = attrs.field(default=2048, converter=int)
@@ -371,6 +376,8 @@ def decompose_traces(
             digital=digital,
             time_offset_s=offset_s,
             reach_hz=reach,
+            analog_poles=0 if digital else p.analog_filter_poles,
+            analog_cutoff_hz=p.analog_filter_cutoff_fraction * sw_hz,
             min_short_fwhm_hz=min(p.h2_fwhm_bounds_hz[0], p.broad_fwhm_bounds_hz[0]),
         )
         prob = Problem(acq, data[rows, :n_points], weight, active[rows])
@@ -592,8 +599,14 @@ def _row(
             (["H2 (2 Pake doublets, Gaussian broadening)"] if has_h2 else [])
             + (["broad Gaussian"] if has_broad else [])
         )
-        + f", {'digital (brick-wall) filter' if digital else 'analog (aliasing)'} model, "
-        + f"dead time {p.dead_time_us:g} us",
+        + (", digital (brick-wall) filter model" if digital else ", analog (aliasing) model")
+        + (
+            f" with a {p.analog_filter_poles}-pole Butterworth at "
+            f"{p.analog_filter_cutoff_fraction:g} SW"
+            if p.analog_filter_poles and not digital
+            else ""
+        )
+        + f", dead time {p.dead_time_us:g} us",
         "filter": "digital" if digital else "analog",
         "time_origin_points": float(origin),
         "dead_time_us": p.dead_time_us,

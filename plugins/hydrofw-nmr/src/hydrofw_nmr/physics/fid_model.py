@@ -66,6 +66,8 @@ class Acquisition:
     digital: bool = False
     oversample: int = 8
     short_period: int = 512
+    analog_poles: int = 0  #: Butterworth order of an analog receiver filter (0: none modelled)
+    analog_cutoff_hz: float = 0.0  #: its -3 dB frequency
 
     @property
     def times_s(self) -> np.ndarray:
@@ -83,6 +85,8 @@ class Acquisition:
         time_offset_s: float = 0.0,
         reach_hz: float = 1.0e6,
         min_short_fwhm_hz: float = 2.0e3,
+        analog_poles: int = 0,
+        analog_cutoff_hz: float = 0.0,
     ) -> Acquisition:
         """An acquisition whose fine grid holds spectra out to ``reach_hz`` from the carrier and
         whose short period holds the whole trace and the slowest short component (Gaussian
@@ -99,7 +103,15 @@ class Acquisition:
             _pow2(n_points), _pow2(2.0 * (latest + decay_points + abs(time_offset_s) / dwell_s))
         )
         return Acquisition(
-            n_points, dwell_s, np.asarray(origin, float), time_offset_s, digital, oversample, short
+            n_points,
+            dwell_s,
+            np.asarray(origin, float),
+            time_offset_s,
+            digital,
+            oversample,
+            short,
+            analog_poles,
+            analog_cutoff_hz,
         )
 
 
@@ -194,6 +206,39 @@ def _short_digital(
     return out
 
 
+def _analog_filtered(
+    name: str, acq: Acquisition, shape: dict[str, np.ndarray], offset_hz: np.ndarray
+) -> np.ndarray:
+    """Samples of the signal after an analog Butterworth low-pass (applied to the real and
+    imaginary channels alike: H(f) with H(-f) = conj H(f)), then sampled at the dwell (what
+    lies beyond +-SW/2 after the filter aliases). The signal is built on the fine grid over a
+    period of at least 2 N points from t = 0, filtered by its spectrum times H, and read at the
+    sample times; a time offset or fractional origin is a linear phase on the fine grid."""
+    from scipy import signal as sp_signal
+
+    ell = acq.oversample
+    m = max(acq.short_period, _pow2(2 * acq.n_points))
+    h = acq.dwell_s / ell
+    t = np.arange(m * ell) * h
+    b = len(acq.origin)
+    s = component_signal(name, np.broadcast_to(t, (b, t.size)), shape, offset_hz)
+    s[:, 0] *= 0.5
+    f = scipy.fft.fftfreq(m * ell, h)
+    z, p, k = sp_signal.butter(
+        acq.analog_poles, 2.0 * math.pi * acq.analog_cutoff_hz, analog=True, output="zpk"
+    )
+    _, response = sp_signal.freqs_zpk(z, p, k, worN=2.0 * math.pi * f)
+    c = acq.time_offset_s - acq.origin * acq.dwell_s  # (B,) time of sample 0
+    spec = (
+        scipy.fft.fft(s, axis=1)
+        * response[None, :]
+        * np.exp(2j * math.pi * f[None, :] * c[:, None])
+    )
+    filtered = scipy.fft.ifft(spec, axis=1)
+    idx = (np.arange(acq.n_points) * ell) % (m * ell)
+    return filtered[:, idx]
+
+
 def columns(
     names: tuple[str, ...],
     acq: Acquisition,
@@ -203,7 +248,9 @@ def columns(
     """Model traces (B, N) of the named components for the batch's parameters."""
     out = {}
     for name in names:
-        if not acq.digital:
+        if not acq.digital and acq.analog_poles > 0:
+            out[name] = _analog_filtered(name, acq, shape, offset_hz)
+        elif not acq.digital:
             out[name] = component_signal(name, acq.times_s, shape, offset_hz)
         elif name == "hydride":
             out[name] = _exponential_digital(acq, shape["hydride_fwhm_hz"], offset_hz)
