@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-
 from hydrofw_campaign import series
 from hydrofw_campaign.config import KineticsConfig
 

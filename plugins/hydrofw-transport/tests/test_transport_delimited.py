@@ -153,3 +153,16 @@ def test_truncated_last_line_of_a_whitespace_log(tmp_path: Path) -> None:
     table = hydrofw.read(path, format="sim921", columns={"temperature": 0, "resistance": 1})
     assert f"truncated:{len(body)}" in table.column("flags")[0].as_py()
     assert len(table.column("temperature_k")[0].as_py()) == 40
+
+
+def test_crlf_log_cut_inside_the_line_break(tmp_path: Path) -> None:
+    body = "T (K)\tR (Ohm)\r\n" + "".join(
+        f"{150 - k * 0.5:.2f}\t{1 + k * 1e-3:.5f}\r\n" for k in range(40)
+    )
+    cut = body[:-1]  # the LF of the last CR LF never written
+    path = tmp_path / "crlf.tsv"
+    path.write_bytes(cut.encode())
+    table = hydrofw.read(path, format="sim921")
+    start = body.rfind("\n", 0, len(body) - 1) + 1
+    assert f"truncated:{start}" in table.column("flags")[0].as_py()
+    assert len(table.column("temperature_k")[0].as_py()) == 39
