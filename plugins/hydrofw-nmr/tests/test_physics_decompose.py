@@ -40,8 +40,8 @@ def _signal(t: np.ndarray, amps: tuple[float, ...]) -> np.ndarray:
 
 
 def _h2_err(cov: np.ndarray) -> np.ndarray:
-    """Standard error of the summed doublet amplitudes (indices 8, 9 of the covariance)."""
-    return np.sqrt(cov[:, 8, 8] + cov[:, 9, 9] + 2 * cov[:, 8, 9])
+    """Standard error of the summed doublet amplitudes (indices 9, 10 of the covariance)."""
+    return np.sqrt(cov[:, 9, 9] + cov[:, 10, 10] + 2 * cov[:, 9, 10])
 
 
 def _noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
@@ -246,7 +246,7 @@ def _z_scores(seeds: range) -> np.ndarray:
     amps = (0.6, 0.25, 0.15, 0.0)
     data = _analog(amps, 1e6, 512, 1 / 150, seeds)
     res = decompose_traces(data, 1e-6, np.zeros(len(seeds)), digital=False)
-    k = 7
+    k = 8
     err = np.sqrt(np.einsum("bii->bi", res.cov))
     z_h = (res.coef[:, 0] - 0.6) / err[:, k]
     h2 = res.coef[:, 1] + res.coef[:, 2]

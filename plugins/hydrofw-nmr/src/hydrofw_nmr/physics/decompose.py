@@ -43,7 +43,7 @@ from hydrofw.schema import empty
 
 from ..spectral import echo as echo_mod
 from ..spectral.batching import column_or, row_groups
-from ..spectral.digital_filter import group_delays_from_headers
+from ..spectral.digital_filter import group_delays_from_headers, header_numbers
 from ..spectral.numerics import tail_noise_sigma
 from ._table import arrays, table_from_rows, values
 from .decompose_fit import (
@@ -87,12 +87,16 @@ class DecomposeParams:
     "digital" or "analog". ``group_delay_points``: override of the rows' delay. ``echo``:
     "none" (FID, t = 0 at the group delay) or "top" (one-sided echo: t = 0 at its top).
     ``dead_time_us``: points earlier than this after t = 0 are not fitted.
-    ``analog_filter_poles``: order of a Butterworth analog receiver filter to model on an
-    analog console (0: none; e.g. 6 for a Varian with fb = SW/2), its -3 dB frequency
-    ``analog_filter_cutoff_fraction`` x SW. ``time_offset_us``: true time of the origin point
-    after the pulse (e.g. a Varian
-    acquisition delay). ``max_fit_points``: points fitted after the origin at most (the tail
-    beyond only measures the noise). ``nominal_distances_angstrom``: (r_n, r_nn) held while
+    ``digital_transition_fraction``: full width (fraction of SW) of the digital filter's edge
+    around SW/2, modelled as a raised cosine with aliasing beyond SW/2 (0: brick wall; a
+    Kaiser-window FIR of 2G + 1 taps at the ADC rate with ~90 dB stop band: about
+    82 / (2.285 x 2 pi x 2G), 0.038 for G = 76). ``analog_filter_poles``: order of a
+    Butterworth analog receiver filter to model on an analog console (0: none; e.g. 6 for a
+    Varian with fb = SW/2), its -3 dB frequency ``analog_filter_cutoff_fraction`` x SW.
+    ``time_offset_us``: true time of the origin point after the pulse; None (default): on an
+    analog console the header's acquisition delay (Varian ``rof2 + alfa``, us), else 0.
+    ``max_fit_points``: points fitted after the origin at most (the tail beyond only measures
+    the noise). ``nominal_distances_angstrom``: (r_n, r_nn) held while
     H2 is not detected; ``r_n_bounds_angstrom``/``r_nn_bounds_angstrom``: search ranges.
     ``h2_fwhm_hz``/``broad_fwhm_hz``: start (and held) Gaussian widths, with bounds.
     ``detect_sigma``: amplitude / standard error above which H2 or the broad line counts as
@@ -108,7 +112,10 @@ class DecomposeParams:
     group_delay_points: float | None = None
     echo: str = attrs.field(default="none", validator=attrs.validators.in_(("none", "top")))
     dead_time_us: float = attrs.field(default=0.0, converter=float)
-    time_offset_us: float = attrs.field(default=0.0, converter=float)
+    time_offset_us: float | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else float(v)
+    )
+    digital_transition_fraction: float = attrs.field(default=0.0, converter=float)
     analog_filter_poles: int = attrs.field(default=0, converter=int)
     analog_filter_cutoff_fraction: float = attrs.field(default=0.5, converter=float)
     conjugate: bool = False
@@ -153,14 +160,14 @@ class DecomposeParams:
 class Decomposition:
     """Results for a batch of traces (arrays over the batch; NaN where not determined)."""
 
-    theta: np.ndarray  #: (B, 7) nonlinear parameters, order of ``decompose_fit.NONLINEAR``
+    theta: np.ndarray  #: (B, 8) nonlinear parameters, order of ``decompose_fit.NONLINEAR``
     coef: np.ndarray  #: (B, 6) amplitudes (hydride, h2_n, h2_nn, broad) and receiver offset
-    cov: np.ndarray  #: (B, 13, 13) covariance of (theta, coef)
+    cov: np.ndarray  #: (B, 14, 14) covariance of (theta, coef)
     sigma: np.ndarray  #: (B,) noise sigma per channel (tail)
     tail_points: np.ndarray  #: (B,) points the sigma was measured on
     reduced_chi2: np.ndarray
     n_fitted: np.ndarray
-    held: np.ndarray  #: (B, 7) parameters not fitted
+    held: np.ndarray  #: (B, 8) parameters not fitted
     flags: list[list[str]]
 
 
@@ -174,6 +181,7 @@ def _bounds(p: DecomposeParams, sw_hz: float, b: int) -> tuple[np.ndarray, np.nd
         p.r_n_bounds_angstrom[0],
         p.r_nn_bounds_angstrom[0],
         -np.inf,
+        -0.5 * sw_hz,
     ]
     upper = [
         0.5 * sw_hz,
@@ -183,6 +191,7 @@ def _bounds(p: DecomposeParams, sw_hz: float, b: int) -> tuple[np.ndarray, np.nd
         p.r_n_bounds_angstrom[1],
         p.r_nn_bounds_angstrom[1],
         np.inf,
+        0.5 * sw_hz,
     ]
     return np.tile(lower, (b, 1)), np.tile(upper, (b, 1))
 
@@ -226,6 +235,7 @@ def _starts(prob: Problem, p: DecomposeParams, sw_hz: float, n_fit: np.ndarray) 
         best_w = np.where(better, w, best_w)
     theta[:, 1] = best_w
     theta[:, 6] = phase_start(only_hydride, theta)
+    theta[:, 7] = theta[:, 0]  # H2 starts at the hydride's offset
     return theta
 
 
@@ -277,12 +287,13 @@ def _fit_batch(
     theta = np.clip(_starts(prob, p, sw_hz, n_fit), lower, upper)
     free = np.zeros_like(theta, bool)
     free[:, [0, 1, 6]] = True  # optional components: amplitudes free, shapes nominal
+    theta[:, 7] = theta[:, 0]
     state = levenberg_marquardt(prob, theta, free, lower, upper, max_iter=p.max_iter)
     theta, coef, converged = state.theta, state.coef, state.converged
     z_h2, z_broad = _significance(prob, theta, coef)
     h2_found = prob.active[:, 1] & (z_h2 > p.detect_sigma)
     broad_found = prob.active[:, 3] & (z_broad > p.detect_sigma)
-    free[:, 2], free[:, 3] = h2_found, broad_found
+    free[:, 2], free[:, 3], free[:, 7] = h2_found, broad_found, h2_found
     refit = h2_found | broad_found
     if refit.any():
         rows = np.flatnonzero(refit)
@@ -332,7 +343,7 @@ def decompose_traces(
     sw_hz = 1.0 / dwell_s
     sigma = tail_noise_sigma(data, p.tail_fraction)
     tail_points = np.full(b, min(n_total, max(2, int(round(n_total * p.tail_fraction)))))
-    offset_s = p.time_offset_us * 1e-6
+    offset_s = (p.time_offset_us or 0.0) * 1e-6
     if first_fitted is None:
         first = origin + (max(p.dead_time_us * 1e-6, 0.0) - offset_s) / dwell_s
         first_fitted = np.ceil(np.maximum(first, origin - offset_s / dwell_s) - 1e-9)
@@ -377,6 +388,7 @@ def decompose_traces(
             time_offset_s=offset_s,
             reach_hz=reach,
             analog_poles=0 if digital else p.analog_filter_poles,
+            transition_hz=p.digital_transition_fraction * sw_hz if digital else 0.0,
             analog_cutoff_hz=p.analog_filter_cutoff_fraction * sw_hz,
             min_short_fwhm_hz=min(p.h2_fwhm_bounds_hz[0], p.broad_fwhm_bounds_hz[0]),
         )
@@ -429,6 +441,22 @@ def _row_delays(table: pa.Table, p: DecomposeParams) -> np.ndarray:
     return np.nan_to_num(gd, nan=0.0)
 
 
+def _row_time_offsets_us(table: pa.Table, p: DecomposeParams, digital: np.ndarray) -> np.ndarray:
+    """Time (us) of each row's origin point after the pulse: ``time_offset_us`` when given,
+    else the analog console's acquisition delay from the raw header (Varian ``rof2 + alfa``:
+    the receiver opens ``rof2`` after the pulse and samples ``alfa`` later), 0 when absent."""
+    if p.time_offset_us is not None:
+        return np.full(table.num_rows, p.time_offset_us)
+    if "parameters" not in table.column_names or p.echo == "top":  # t = 0 at the echo top
+        return np.zeros(table.num_rows)
+    try:
+        h = header_numbers(table.column("parameters"), ("rof2", "alfa"))
+    except ValidationError as exc:
+        raise ValidationError(f"nmr.decompose: raw header: {exc}") from None
+    delay = np.nan_to_num(h["rof2"], nan=0.0) + np.nan_to_num(h["alfa"], nan=0.0)
+    return np.where(digital | ~(delay > 0) | ~np.isfinite(delay), 0.0, delay)
+
+
 def decompose_table(table: pa.Table, p: DecomposeParams) -> pa.Table:
     """Process function of ``nmr.decompose``: one ``decomposition`` row per time-domain row."""
     if table.num_rows == 0:
@@ -452,9 +480,11 @@ def decompose_table(table: pa.Table, p: DecomposeParams) -> pa.Table:
         )
     gd = _row_delays(table, p)
     digital = gd > 0 if p.filter == "auto" else np.full(table.num_rows, p.filter == "digital")
+    offsets_us = _row_time_offsets_us(table, p, digital)
     re, im = arrays(table, "re"), arrays(table, "im")
     out_rows: list[dict[str, Any] | None] = [None] * table.num_rows
-    for index in row_groups(table, [sw, digital.astype(float)]):
+    for index in row_groups(table, [sw, digital.astype(float), offsets_us]):
+        p_group = attrs.evolve(p, time_offset_us=float(offsets_us[index[0]])) if index.size else p
         data = np.stack([re[i] + 1j * im[i] for i in index]) if index.size else None
         if data is None or data.shape[1] == 0:
             continue
@@ -473,9 +503,11 @@ def decompose_table(table: pa.Table, p: DecomposeParams) -> pa.Table:
             before = np.abs(data[rows_, np.maximum(top - 1, 0)])
             one_sided = (before < 0.5 * np.abs(data[rows_, top])) & (origin <= 0)
             origin = top + np.where(one_sided, 0.0, frac)
-        res = decompose_traces(data, 1.0 / sw[index[0]], origin, p, digital=bool(digital[index[0]]))
+        res = decompose_traces(
+            data, 1.0 / sw[index[0]], origin, p_group, digital=bool(digital[index[0]])
+        )
         for j, i in enumerate(index):
-            out_rows[i] = _row(table, i, res, j, p, float(sw[i]), bool(digital[i]), origin[j])
+            out_rows[i] = _row(table, i, res, j, p_group, float(sw[i]), bool(digital[i]), origin[j])
     rows = [r for r in out_rows if r is not None]
     return table_from_rows(rows) if rows else empty("decomposition")
 
@@ -582,6 +614,7 @@ def _row(
         ("h2_broadening_hz", "h2_fwhm_hz", detected_h2),
         ("broad_fwhm_hz", "broad_fwhm_hz", has_broad and not held[3]),
         ("phase_rad", "phase_rad", True),
+        ("h2_offset_hz", "h2_offset_hz", detected_h2),
     )
     for col, name, shown in pairs:
         out[col] = float(named[name]) if shown else math.nan

@@ -6,12 +6,13 @@ Model of trace b (complex, at the fitted points; :mod:`.fid_model` for the compo
 
 with real amplitudes a_c (each the component's signal at t = 0, so in the FID's units), a
 complex receiver offset e, and nonlinear theta = (offset_hz, hydride_fwhm_hz, h2_fwhm_hz,
-broad_fwhm_hz, r_n_angstrom, r_nn_angstrom, phase_rad). For given theta the amplitudes are
-the exact weighted least-squares solution (variable projection, real and imaginary parts
-stacked); Levenberg-Marquardt searches theta (widths on a log scale, bounds by projection)
-with forward-difference Jacobians of the projected residual, in which only the components that
-depend on the perturbed parameter are recomputed. Every trace of a batch is one row of numpy
-arrays; no Python loop runs over traces. Convergence uses the scaled criteria of
+broad_fwhm_hz, r_n_angstrom, r_nn_angstrom, phase_rad, h2_offset_hz): the hydride and the
+broad line share ``offset_hz``, molecular H2 (another shift) has its own. For given theta
+the amplitudes are the exact weighted least-squares solution (variable projection, real and
+imaginary parts stacked); Levenberg-Marquardt searches theta (widths on a log scale, bounds
+by projection) with forward-difference Jacobians of the projected residual, in which only the
+components that depend on the perturbed parameter are recomputed. Every trace of a batch is
+one row of numpy arrays; no Python loop runs over traces. Convergence uses the scaled criteria of
 :mod:`hydrofw_nmr.convergence`.
 
 At the optimum the covariance of (free theta, amplitudes) is (J^T J)^-1 from the full
@@ -46,18 +47,21 @@ NONLINEAR = (
     "r_n_angstrom",
     "r_nn_angstrom",
     "phase_rad",
+    "h2_offset_hz",
 )
 LOG_SCALED = ("hydride_fwhm_hz", "h2_fwhm_hz", "broad_fwhm_hz")
 _DEPENDS = {
-    "offset_hz": COMPONENTS,
+    "offset_hz": ("hydride", "broad"),
     "hydride_fwhm_hz": ("hydride",),
     "h2_fwhm_hz": ("h2_n", "h2_nn"),
     "broad_fwhm_hz": ("broad",),
     "r_n_angstrom": ("h2_n",),
     "r_nn_angstrom": ("h2_nn",),
     "phase_rad": (),
+    "h2_offset_hz": ("h2_n", "h2_nn"),
 }
 _LOG = np.array([n in LOG_SCALED for n in NONLINEAR])
+PHASE = NONLINEAR.index("phase_rad")
 N_LINEAR = len(COMPONENTS) + 2  # amplitudes, then the receiver offset (re, im)
 
 
@@ -90,7 +94,7 @@ class Problem:
     def columns(
         self, theta: np.ndarray, names: tuple[str, ...] = COMPONENTS
     ) -> dict[str, np.ndarray]:
-        shape = {n: theta[:, NONLINEAR.index(n)] for n in NONLINEAR[1:6]}
+        shape = {n: theta[:, NONLINEAR.index(n)] for n in (*NONLINEAR[1:6], "h2_offset_hz")}
         return columns(names, self.acq, shape, theta[:, 0])
 
     def design(self, cols: dict[str, np.ndarray]) -> np.ndarray:
@@ -115,7 +119,7 @@ class Problem:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Least-squares amplitudes (B, 6), weighted residual (B, 2N), cost (B,)."""
         a = self.design(cols)
-        y = self.target(theta[:, -1])
+        y = self.target(theta[:, PHASE])
         with np.errstate(all="ignore"):
             norms = np.sqrt(np.einsum("bnk,bnk->bk", a, a))
             zero = ~(norms > 0)
@@ -137,7 +141,7 @@ class Problem:
 class FitState:
     """Outcome of :func:`levenberg_marquardt` for a batch."""
 
-    theta: np.ndarray  #: (B, 7) natural nonlinear parameters
+    theta: np.ndarray  #: (B, 8) natural nonlinear parameters
     coef: np.ndarray  #: (B, 6) amplitudes and receiver offset
     cost: np.ndarray  #: (B,) weighted residual sum of squares
     converged: np.ndarray  #: (B,) a scaled criterion was met
@@ -146,7 +150,7 @@ class FitState:
 
 def _fd_steps(u: np.ndarray) -> np.ndarray:
     """Forward-difference steps in internal units (log widths, Hz, angstrom, rad)."""
-    typical = np.array([1e3, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])  # kHz offsets; logs, A, rad
+    typical = np.array([1e3, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1e3])  # kHz offsets; logs, A, rad
     return 1e-7 * np.maximum(np.abs(u), typical[None, :])
 
 
@@ -157,7 +161,7 @@ def _jacobian(
     cols: dict[str, np.ndarray],
     resid: np.ndarray,
 ) -> np.ndarray:
-    """Forward-difference Jacobian (B, 2N, 7) of the projected residual in internal units;
+    """Forward-difference Jacobian (B, 2N, 8) of the projected residual in internal units;
     zero columns for held parameters."""
     b = u.shape[0]
     jac = np.zeros((b, resid.shape[1], len(NONLINEAR)))
@@ -190,7 +194,7 @@ def levenberg_marquardt(
     gtol: float = GTOL,
 ) -> FitState:
     """Minimise the projected cost of every trace over its free nonlinear parameters
-    (``free`` (B, 7) bool), within [lower, upper] (natural units, (B, 7))."""
+    (``free`` (B, 8) bool), within [lower, upper] (natural units, (B, 8))."""
     b = theta0.shape[0]
     lo, hi = to_internal(lower), to_internal(upper)
     u = np.clip(to_internal(theta0), lo, hi)
@@ -257,7 +261,7 @@ def _central_columns(
 ) -> np.ndarray:
     """d(weighted model, stacked)/d theta_j (B, 2N) by central differences, amplitudes fixed."""
     name = NONLINEAR[j]
-    h = 1e-5 * np.maximum(np.abs(theta[:, j]), [1.0, 1.0, 1.0, 1.0, 1e-3, 1e-3, 1e-3][j] * 1e2)
+    h = 1e-5 * np.maximum(np.abs(theta[:, j]), [1.0, 1.0, 1.0, 1.0, 1e-3, 1e-3, 1e-3, 1.0][j] * 1e2)
     out = []
     for sign in (1.0, -1.0):
         th = theta.copy()
@@ -275,11 +279,11 @@ def _central_columns(
 def covariance(
     prob: Problem, theta: np.ndarray, coef: np.ndarray, free: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Covariance (B, 13, 13) of (theta, amplitudes and offset) at the optimum, scaled by the
+    """Covariance (B, 14, 14) of (theta, amplitudes and offset) at the optimum, scaled by the
     reduced chi-square; held parameters and inactive components get zero rows (they are not
     estimated). Returns the covariance, chi2 and the degrees of freedom."""
     a = prob.design(prob.columns(theta))
-    y = prob.target(theta[:, -1])
+    y = prob.target(theta[:, PHASE])
     resid = y - np.einsum("bnk,bk->bn", a, coef)
     chi2 = np.einsum("bn,bn->b", resid, resid)
     k = len(NONLINEAR)

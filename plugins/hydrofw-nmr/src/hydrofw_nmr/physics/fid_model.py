@@ -68,6 +68,7 @@ class Acquisition:
     short_period: int = 512
     analog_poles: int = 0  #: Butterworth order of an analog receiver filter (0: none modelled)
     analog_cutoff_hz: float = 0.0  #: its -3 dB frequency
+    transition_hz: float = 0.0  #: digital filter: full width of a raised-cosine edge at SW/2
 
     @property
     def times_s(self) -> np.ndarray:
@@ -87,6 +88,7 @@ class Acquisition:
         min_short_fwhm_hz: float = 2.0e3,
         analog_poles: int = 0,
         analog_cutoff_hz: float = 0.0,
+        transition_hz: float = 0.0,
     ) -> Acquisition:
         """An acquisition whose fine grid holds spectra out to ``reach_hz`` from the carrier and
         whose short period holds the whole trace and the slowest short component (Gaussian
@@ -112,6 +114,7 @@ class Acquisition:
             short,
             analog_poles,
             analog_cutoff_hz,
+            transition_hz,
         )
 
 
@@ -125,6 +128,8 @@ def component_signal(
         return np.asarray(v, float)[:, None]
 
     t = np.maximum(t_s, 0.0)
+    if name in ("h2_n", "h2_nn") and "h2_offset_hz" in shape:
+        offset_hz = shape["h2_offset_hz"]
     if name == "hydride":
         env = np.exp(-math.pi * col(shape["hydride_fwhm_hz"]) * t)
     else:
@@ -193,8 +198,10 @@ def _short_digital(
     m, ell = acq.short_period, acq.oversample
     h = acq.dwell_s / ell
     w_ref = np.full(len(acq.origin), 0.125 / acq.dwell_s)
-    lam = (2j * math.pi * np.asarray(offset_hz, float) - math.pi * w_ref)[:, None]
     t = np.arange(m * ell) * h
+    if name in ("h2_n", "h2_nn") and "h2_offset_hz" in shape:
+        offset_hz = shape["h2_offset_hz"]
+    lam = (2j * math.pi * np.asarray(offset_hz, float) - math.pi * w_ref)[:, None]
     s = component_signal(name, np.broadcast_to(t, (len(acq.origin), t.size)), shape, offset_hz)
     s -= np.exp(lam * t[None, :])
     fine = scipy.fft.fft(s, axis=1) * h  # s(0) = 0: the trapezoid rule needs no half point
@@ -206,16 +213,33 @@ def _short_digital(
     return out
 
 
-def _analog_filtered(
-    name: str, acq: Acquisition, shape: dict[str, np.ndarray], offset_hz: np.ndarray
-) -> np.ndarray:
-    """Samples of the signal after an analog Butterworth low-pass (applied to the real and
-    imaginary channels alike: H(f) with H(-f) = conj H(f)), then sampled at the dwell (what
-    lies beyond +-SW/2 after the filter aliases). The signal is built on the fine grid over a
-    period of at least 2 N points from t = 0, filtered by its spectrum times H, and read at the
-    sample times; a time offset or fractional origin is a linear phase on the fine grid."""
+def _butterworth(acq: Acquisition, f: np.ndarray) -> np.ndarray:
+    """Response H(f) of the analog Butterworth receiver filter (real channels: H(-f) = H*)."""
     from scipy import signal as sp_signal
 
+    z, p, k = sp_signal.butter(
+        acq.analog_poles, 2.0 * math.pi * acq.analog_cutoff_hz, analog=True, output="zpk"
+    )
+    return sp_signal.freqs_zpk(z, p, k, worN=2.0 * math.pi * f)[1]
+
+
+def _raised_cosine(acq: Acquisition, f: np.ndarray) -> np.ndarray:
+    """Zero-phase decimation filter with a raised-cosine edge of full width ``transition_hz``
+    centred on SW/2 (H(SW/2 - x) + H(SW/2 + x) = 1, as for a linear-phase FIR cut at SW/2)."""
+    half, w = 0.5 / acq.dwell_s, acq.transition_hz
+    x = np.clip((np.abs(f) - (half - 0.5 * w)) / w, 0.0, 1.0)
+    return 0.5 * (1.0 + np.cos(math.pi * x))
+
+
+def _fine_filtered(
+    name: str, acq: Acquisition, shape: dict[str, np.ndarray], offset_hz: np.ndarray
+) -> np.ndarray:
+    """Samples of the signal after a receiver filter of known response H(f), then sampled at
+    the dwell (what the filter passes beyond +-SW/2 aliases, as in the console). The signal is
+    built on the fine grid over a period of at least 2 N points from t = 0, filtered by its
+    spectrum times H, and read at the sample times; a time offset or fractional origin is a
+    linear phase on the fine grid. H: the Butterworth of an analog console, or the
+    raised-cosine edge of a digital one."""
     ell = acq.oversample
     m = max(acq.short_period, _pow2(2 * acq.n_points))
     h = acq.dwell_s / ell
@@ -224,17 +248,10 @@ def _analog_filtered(
     s = component_signal(name, np.broadcast_to(t, (b, t.size)), shape, offset_hz)
     s[:, 0] *= 0.5
     f = scipy.fft.fftfreq(m * ell, h)
-    z, p, k = sp_signal.butter(
-        acq.analog_poles, 2.0 * math.pi * acq.analog_cutoff_hz, analog=True, output="zpk"
-    )
-    _, response = sp_signal.freqs_zpk(z, p, k, worN=2.0 * math.pi * f)
+    response = _raised_cosine(acq, f) if acq.digital else _butterworth(acq, f)
     c = acq.time_offset_s - acq.origin * acq.dwell_s  # (B,) time of sample 0
-    spec = (
-        scipy.fft.fft(s, axis=1)
-        * response[None, :]
-        * np.exp(2j * math.pi * f[None, :] * c[:, None])
-    )
-    filtered = scipy.fft.ifft(spec, axis=1)
+    shift = np.exp(2j * math.pi * f[None, :] * c[:, None])
+    filtered = scipy.fft.ifft(scipy.fft.fft(s, axis=1) * response[None, :] * shift, axis=1)
     idx = (np.arange(acq.n_points) * ell) % (m * ell)
     return filtered[:, idx]
 
@@ -248,8 +265,8 @@ def columns(
     """Model traces (B, N) of the named components for the batch's parameters."""
     out = {}
     for name in names:
-        if not acq.digital and acq.analog_poles > 0:
-            out[name] = _analog_filtered(name, acq, shape, offset_hz)
+        if (not acq.digital and acq.analog_poles > 0) or (acq.digital and acq.transition_hz > 0):
+            out[name] = _fine_filtered(name, acq, shape, offset_hz)
         elif not acq.digital:
             out[name] = component_signal(name, acq.times_s, shape, offset_hz)
         elif name == "hydride":
