@@ -317,7 +317,7 @@ def check_kinetics(store: Any, truth: dict, acc: dict[str, Metric]) -> None:
     if rows is None:
         acc["kinetics_x_inf"].note = "no kinetics table"
         return
-    names = ("h_over_la_hydride", "h_over_la_calibrated_hydride", "h_over_la")
+    names = ("h_over_la_calibrated", "h_over_la")
     present = {r["quantity"] for r in rows}
     quantity = next((q for q in names if q in present), None)
     for m in ("kinetics_x_inf", "kinetics_tau_days", "kinetics_x0"):

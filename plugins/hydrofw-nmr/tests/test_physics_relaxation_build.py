@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import numpy as np
 import pytest
 
@@ -90,6 +91,28 @@ def test_build_then_fit_recovers_t1() -> None:
     fit = hydrofw.process("relaxation.fit", curves).to_pylist()[0]
     assert abs(fit["t1_s"] - 0.004) < 2.5 * fit["t1_s_err"]
     assert fit["constrained"]
+
+
+def test_skip_us_leaves_out_a_fast_line_with_its_own_t1() -> None:
+    # a narrow line (T2* 0.3 ms, T1 4 ms) plus a fast Gaussian line (a dipolar H2 / precursor
+    # signal gone within ~40 us) twice as strong with T1 = 20 ms: counted from t = 0 it biases
+    # T1; from 60 us on the narrow line's T1 comes back
+    t = np.arange(N_POINTS) * DWELL_S
+    fast = 2.0 * np.exp(-((t / 15e-6) ** 2))
+    spectra = _series(_saturation(DELAYS_S, 0.004), DELAYS_S, seed=9)
+    rows = []
+    for s, d in zip(spectra, DELAYS_S, strict=True):
+        extra = fast * np.exp(0.7j) * _saturation(np.array([d]), 0.020)[0]
+        rows.append(attrs.evolve(s, re=np.asarray(s.re) + extra.real, im=np.asarray(s.im) + extra.imag))
+    table = to_table(rows)
+    biased = hydrofw.process("relaxation.fit", hydrofw.process("relaxation.build", table))
+    clean = hydrofw.process(
+        "relaxation.fit", hydrofw.process("relaxation.build", table, skip_us=60.0)
+    ).to_pylist()[0]
+    assert abs(clean["t1_s"] - 0.004) < 3 * clean["t1_s_err"]
+    assert biased.column("t1_s")[0].as_py() > 0.006  # 7 ms: biased by the fast line
+    with pytest.raises(ParameterError):
+        hydrofw.process("relaxation.build", table, skip_us=-1.0)
 
 
 def test_echo_top_is_located_and_tau_doubled() -> None:

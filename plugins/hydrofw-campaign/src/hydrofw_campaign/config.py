@@ -325,7 +325,9 @@ class KineticsConfig:
     """Which time series ``campaign.kinetics`` fits and over which window (days)."""
 
     quantities: tuple[str, ...] = (
-        "h_over_la",
+        "h_over_la",  # what [quantification] method counts (the metal hydride by default)
+        "h_over_la_first_principles",
+        "h_over_la_calibrated",
         *(
             f"tc_{c}_{kind}"
             for c in ("onset", "90", "50", "10", "zero")  # every transport.tc criterion

@@ -92,6 +92,8 @@ STEP_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "solid_echo": {"echo": "top", "phase": "auto"},
     "nmr.pake_fit": {"n_distances": 2, "central_line": True},
+    # every 1H FID of an NMR cell: metal hydride + molecular H2 (+ broad precursor line)
+    "nmr.decompose": {},
     "nmr.quantify": {},
     # a wider inflection window than the processor's default (0.8) halves the smoothing bias
     # of the onset tangent on noisy sweeps (measured on the example campaign: 0.20 K -> 0.04 K)
@@ -123,6 +125,12 @@ PARAM_GROUPS: dict[str, tuple[frozenset[str], ...]] = {
         frozenset({"method", "reference_line_hz", "reference_line_hz_err", "reference_line_ppm"}),
     ),
 }
+
+#: Default ``relaxation.build`` window start (us after t = 0) of 1H T1 series: molecular H2
+#: in the cell (two Pake doublets, gone within tens of microseconds) and a dipolar-broadened
+#: precursor line (~50 kHz, gone within ~15 us) have their own T1 and would bias the metal
+#: hydride's T1 if counted; the hydride line (1-5 kHz) keeps most of its signal here.
+H2_SKIP_US = 60.0
 
 #: campaign.toml's la_detection -> nmr.quantify's detection names.
 LA_DETECTION = {
@@ -712,9 +720,12 @@ def _relaxation(
             ],
             dtype=object,
         )
-        for cell, delay in dict.fromkeys(zip(cells, echo, strict=True)):
-            group = _where(rows, (cells == cell) & (echo == delay))
+        nuclei = _column(rows, "nucleus")
+        for cell, delay, nucleus in dict.fromkeys(zip(cells, echo, nuclei, strict=True)):
+            group = _where(rows, (cells == cell) & (echo == delay) & (nuclei == nucleus))
             build = step_params(config, "relaxation.build", cell, kind=kind, echo_delay=delay)
+            if kind.startswith("T1") and nucleus == "1H" and "skip_us" not in build:
+                build["skip_us"] = H2_SKIP_US
             curves = _run_step(results, "relaxation.build", group, build, group_by="source_path")
             if curves.num_rows == 0:
                 continue
@@ -759,9 +770,52 @@ def _molecular_h2(results: CampaignResults, config: CampaignConfig, echoes: pa.T
     results.add("pake_fit", with_days(fits, config))
 
 
-def _quantification(results: CampaignResults, config: CampaignConfig, lines: pa.Table) -> None:
+def _decomposition(results: CampaignResults, config: CampaignConfig, fids: pa.Table) -> pa.Table:
+    """Every 1H and 139La FID of the campaign -> ``nmr.decompose``, stored as
+    ``decomposition``: 1H as metal hydride, molecular H2 and a broad precursor line (t = 0
+    amplitudes, H2 fraction, r_n, r_nn); 139La as its line plus a broad component (no H2).
+    The t = 0 amplitudes are modelled through the console's filter (a digital filter's
+    ringing, an analog one's aliasing), which the first-points extrapolation of
+    ``nmr.lineshape`` cannot do."""
+    if fids.num_rows == 0:
+        return empty("decomposition")
+    nuclei = _column(fids, "nucleus")
+    days = np.asarray(
+        with_days(fids, config).column("days_since_synthesis").to_numpy(zero_copy_only=False),
+        float,
+    )
+    # before the laser heating the cell holds the precursor and no molecular H2 (it forms as
+    # the hydride desorbs): an H2 component there could only trade amplitude with the broad
+    # precursor line, so those FIDs are fitted without it
+    before = days < 0
+    no_h2 = (nuclei != "1H") | before
+
+    def without_h2(cell: str | None) -> dict[str, Any]:
+        return step_params(config, "nmr.decompose", cell, components=("hydride", "broad"))
+
+    out = [
+        _per_cell(results, config, "nmr.decompose", _where(fids, ~no_h2)),
+        _per_cell(results, config, "nmr.decompose", _where(fids, no_h2), without_h2),
+    ]
+    out = [t for t in out if t.num_rows]
+    if not out:
+        return empty("decomposition")
+    out = pa.concat_tables(out, promote_options="default")
+    out = with_days(out, config)
+    _note_flagged(results, out, "fit_failed", "nmr.decompose: components left NaN")
+    results.add("decomposition", out)
+    return out
+
+
+def _quantification(
+    results: CampaignResults, config: CampaignConfig, lines: pa.Table, decomposition: pa.Table
+) -> None:
+    """H/La from the 139La lines and the 1H decomposition (the metal hydride counted, the
+    total 1H beside it); cells without a decomposition count the 1H lines' total."""
     nuclei = _column(lines, "nucleus")
     pair = _where(lines, (nuclei == "1H") | (nuclei == "139La"))
+    if decomposition.num_rows:
+        pair = pa.concat_tables([pair, decomposition], promote_options="permissive")
     if pair.num_rows:
         fixed = _fixed_quantify(config)
         out = _per_cell(
@@ -802,10 +856,12 @@ def _nmr(results: CampaignResults, config: CampaignConfig, raw: pa.Table) -> Non
     shielding = _copper(results, config, _where(raw, cu), sessions)
     lines = _spectra(results, config, _where(raw, (kinds == "fid") & ~cu), shielding, sessions)
     results.add("lineshape", lines)
+    counted = (kinds == "fid") & np.isin(nuclei, ("1H", "139La"))
+    decomposition = _decomposition(results, config, _where(raw, counted))
     _relaxation(results, config, raw, kinds)
     _molecular_h2(results, config, _where(raw, kinds == "solid_echo"))
     if lines.num_rows:
-        _quantification(results, config, lines)
+        _quantification(results, config, lines, decomposition)
 
 
 # ----------------------------------------------------------------------------- driver

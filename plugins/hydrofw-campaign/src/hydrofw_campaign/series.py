@@ -5,13 +5,22 @@ Quantities (``quantity`` column, unit in ``unit``):
 ==========================  ======================================  ==========================
 quantity                    from                                    value
 ==========================  ======================================  ==========================
-``h_over_la``               ``quantification``                      ratio (H per La)
+``h_over_la``               ``quantification``                      ratio (H per La): what
+                                                                    ``counted`` names (the
+                                                                    metal hydride by default)
+``h_over_la_<m>``           ``quantification``                      the same by method ``<m>``
+                                                                    (first_principles,
+                                                                    calibrated)
+``h_over_la_total_<m>``     ``quantification``                      every 1H (hydride + H2)
+``h2_fraction``             ``decomposition`` of 1H FIDs            n(H2) / (n(H2) + n(hydride))
+``r_n_angstrom``,           ``decomposition`` of 1H FIDs            H2 distances, angstrom
+``r_nn_angstrom``
 ``la_shift_ppm``            ``lineshape`` of 139La FIDs             Knight shift, ppm
 ``la_fwhm_hz``              ``lineshape`` of 139La FIDs             FWHM, Hz
 ``h_shift_ppm``             ``lineshape`` of 1H FIDs                shift, ppm
 ``h_fwhm_hz``               ``lineshape`` of 1H FIDs                FWHM, Hz
 ``h_integral``              ``lineshape`` of 1H FIDs                integral (a.u.)
-``h2_fraction``             ``pake_fit``                            1 - central-line fraction
+``h2_fraction_solid_echo``  ``pake_fit``                            1 - central-line fraction
 ``t1_s``, ``t2_s``          ``relaxation_fit``                      s
 ``d_cm2_s``                 ``diffusion``                           cm^2/s
 ``tc_<c>_k``                ``tc`` (cooling sweeps)                 K
@@ -47,6 +56,34 @@ __all__ = ["build_timeseries", "QUANTITIES", "TC_CRITERIA", "TC_QUANTITIES"]
 #: (table, quantity, value column, error column, unit, row filter on nucleus or None)
 QUANTITIES: tuple[tuple[str, str, str, str | None, str | None, str | None], ...] = (
     ("quantification", "h_over_la", "ratio", "ratio_err", None, None),
+    (
+        "quantification",
+        "h_over_la_first_principles",
+        "ratio_first_principles",
+        "ratio_first_principles_err",
+        None,
+        None,
+    ),
+    ("quantification", "h_over_la_calibrated", "ratio_calibrated", "ratio_calibrated_err", None, None),
+    (
+        "quantification",
+        "h_over_la_total_first_principles",
+        "ratio_total_first_principles",
+        "ratio_total_first_principles_err",
+        None,
+        None,
+    ),
+    (
+        "quantification",
+        "h_over_la_total_calibrated",
+        "ratio_total_calibrated",
+        "ratio_total_calibrated_err",
+        None,
+        None,
+    ),
+    ("decomposition", "h2_fraction", "h2_fraction", "h2_fraction_err", None, "1H"),
+    ("decomposition", "r_n_angstrom", "r_n_angstrom", "r_n_angstrom_err", "angstrom", "1H"),
+    ("decomposition", "r_nn_angstrom", "r_nn_angstrom", "r_nn_angstrom_err", "angstrom", "1H"),
     ("lineshape", "la_shift_ppm", "peak_ppm", "peak_ppm_err", "ppm", "139La"),
     ("lineshape", "la_fwhm_hz", "fwhm_hz", "fwhm_hz_err", "Hz", "139La"),
     ("lineshape", "h_shift_ppm", "peak_ppm", "peak_ppm_err", "ppm", "1H"),
@@ -112,7 +149,7 @@ def _h2_points(table: pa.Table | None) -> Iterator[TimeSeriesPoint]:
             err = row.get("central_fraction_err")
             yield TimeSeriesPoint(
                 cell=row["cell"],
-                quantity="h2_fraction",
+                quantity="h2_fraction_solid_echo",
                 days_since_synthesis=days,
                 value=1.0 - frac,
                 value_err=err if _finite(err) else None,

@@ -78,7 +78,14 @@ h_over_la = 3.0
 before_synthesis = true
 
 [kinetics]
-quantities = ["h_over_la", "tc_onset_k", "tc_onset_normalised"]
+# hydride-only H/La (as counted, and by both methods) and every Tc criterion, absolute and
+# normalised
+quantities = [
+    "h_over_la", "h_over_la_first_principles", "h_over_la_calibrated",
+    "tc_onset_k", "tc_onset_normalised", "tc_90_k", "tc_90_normalised",
+    "tc_50_k", "tc_50_normalised", "tc_10_k", "tc_10_normalised",
+    "tc_zero_k", "tc_zero_normalised",
+]
 window_start_days = 0.0
 window_end_days = 80.0
 max_relative_error = 0.3

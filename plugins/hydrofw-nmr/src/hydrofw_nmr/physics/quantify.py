@@ -27,6 +27,7 @@ from typing import Any
 import attrs
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hydrofw.errors import ParameterError, ValidationError
 from hydrofw.nuclei import normalize_nucleus
@@ -484,7 +485,12 @@ def _calibrate(
 
 def quantify_table(table: pa.Table, p: QuantifyParams) -> pa.Table:
     """Process function of ``nmr.quantify``: one row per (numerator, denominator) pair, with
-    the counted and the total numerator, first-principles and (given a reference) calibrated."""
+    the counted and the total numerator, first-principles and (given a reference) calibrated.
+
+    ``table`` may also be ``lineshape`` and ``decomposition`` rows concatenated as they are
+    (``pa.concat_tables(..., promote_options="permissive")``): they are combined by
+    :func:`with_decomposition` first, so a pipeline needs no import of this plugin."""
+    table = _combine_mixed(table)
     meas = _measurements(table, p)
     pairs = _pairs(table, meas)
     refs = _reference_pairs(table, pairs, p) if p.reference_ratio is not None else {}
@@ -583,19 +589,32 @@ _AS_LINESHAPE = {
 }
 
 
+def _combine_mixed(table: pa.Table) -> pa.Table:
+    """Split a concatenation of raw ``decomposition`` rows (they hold ``hydride_amplitude``)
+    and ``lineshape`` rows and combine them with :func:`with_decomposition`."""
+    if "hydride_amplitude" not in table.column_names:
+        return table
+    decomposed = [
+        m is not None and str(m).startswith("nmr.decompose") for m in values(table, "method")
+    ]
+    if not any(decomposed):
+        return table
+    keep = pa.array(decomposed, pa.bool_())
+    return with_decomposition(table.filter(pc.invert(keep)), table.filter(keep))
+
+
 def with_decomposition(lineshape: pa.Table, decomposition: pa.Table) -> pa.Table:
     """The input ``nmr.quantify`` expects for hydride-only counting: ``lineshape`` rows (e.g.
     139La, and the 1H rows of cells without a decomposition) plus every ``decomposition`` row
-    in the lineshape layout (``snr_time`` = the total 1H SNR; ``snr_hydride``,
+    in the lineshape layout (``snr_time`` = the total SNR; ``snr_hydride``,
     ``snr_metal_hydride``, ``snr_total`` and ``h2_fraction`` with errors as extra columns; the
-    ``method`` marks them). 1H lineshape rows of a cell that has decomposition rows are left
-    out, so no measurement is counted twice."""
+    ``method`` marks them). Lineshape rows of a (cell, nucleus) that has decomposition rows
+    (1H, and e.g. 139La decomposed into its line and a broad component) are left out, so no
+    measurement is counted twice."""
     nuclei = [normalize_nucleus(n) if n else None for n in values(decomposition, "nucleus")]
-    decomposed_cells = {
-        c for c, n in zip(values(decomposition, "cell"), nuclei, strict=True) if n == "1H"
-    }
+    decomposed = set(zip(values(decomposition, "cell"), nuclei, strict=True))
     keep = [
-        not (normalize_nucleus(n) == "1H" and c in decomposed_cells) if n else True
+        (c, normalize_nucleus(n)) not in decomposed if n else True
         for n, c in zip(values(lineshape, "nucleus"), values(lineshape, "cell"), strict=True)
     ]
     base = lineshape.filter(pa.array(keep, pa.bool_())).replace_schema_metadata(None)

@@ -57,7 +57,12 @@ class RelaxationBuildParams:
     campaign-wide setting serves both. ``method``: "auto" (time domain: echo_top; frequency
     domain: integral), "echo_top", "first_points", "integral" or "peak_height".
     ``n_average``: points averaged at the echo top. ``noise_fraction``: tail fraction used for
-    time-domain noise.
+    time-domain noise. ``skip_us``: time-domain windows start this many microseconds after the
+    time origin (the filter delay), so that lines that decay within it (molecular H2, whose
+    Pake pattern is gone within tens of microseconds, a dipolar-broadened precursor line) do
+    not enter the amplitudes of a narrow line that lives for milliseconds: a series of one
+    sample then follows the narrow line's own relaxation (the window's decay factor is the
+    same on every trace and cancels in T1/T2).
     ``magnitude``: time-domain magnitude instead of phase-sensitive amplitudes (biased at low
     SNR; not for inversion recovery). ``range_hz``/``range_ppm``: integration or peak range;
     ``noise_range_hz``/``noise_range_ppm``: signal-free region (default: the outer 10 % of the
@@ -72,6 +77,7 @@ class RelaxationBuildParams:
     method: str = attrs.field(default="auto", validator=attrs.validators.in_(_METHODS))
     n_average: int = attrs.field(default=5, converter=int)
     noise_fraction: float = attrs.field(default=0.25, converter=float)
+    skip_us: float = attrs.field(default=0.0, converter=float)
     magnitude: bool = False
     subtract_offset: bool = True
     range_hz: tuple[float, float] | None = attrs.field(default=None, converter=_range)
@@ -82,6 +88,8 @@ class RelaxationBuildParams:
     def __attrs_post_init__(self) -> None:
         if self.n_average < 1:
             raise ValueError(f"n_average must be >= 1, got {self.n_average}")
+        if not (math.isfinite(self.skip_us) and self.skip_us >= 0):
+            raise ValueError(f"skip_us must be >= 0, got {self.skip_us}")
         if not 0.0 < self.noise_fraction < 1.0:
             raise ValueError(f"noise_fraction must lie in (0, 1), got {self.noise_fraction}")
         if self.magnitude and self.kind == "T1_inversion_recovery":
@@ -248,6 +256,11 @@ def _time_series(
     im = _equal_length_block(tr.im, rows, label)
     delay_points = tr.group_delay_points[rows]
     start = int(math.ceil(np.nanmax(delay_points))) if np.any(np.isfinite(delay_points)) else 0
+    dwell_s = {float(tr.x_step[i]) for i in rows if tr.x_unit[i] == "s"}
+    if p.skip_us > 0:
+        if len(dwell_s) != 1 or not min(dwell_s) > 0:
+            raise ValidationError(f"{label}: skip_us needs one positive dwell time (x_step in s)")
+        start += int(math.ceil(p.skip_us * 1e-6 / dwell_s.pop() - 1e-9))
     n = re.shape[1]
     if n - start < p.n_average + 8 or start + p.n_average > n * (1.0 - p.noise_fraction):
         raise ValidationError(
