@@ -51,12 +51,13 @@ def _view(store: hydrofw.Store) -> dict[str, list[dict]]:
 
 
 def test_sigkill_hydrofw_run_at_random_moments(tmp_path):
-    reference = tmp_path / "reference"
-    assert main(["example", str(reference), "--seed", str(SEED)]) == 0
-    killed = tmp_path / "killed"
-    shutil.copytree(reference, killed)
-    start = time.monotonic()
-    proc = _hydrofw_run(reference)
+    timing = tmp_path / "timing"
+    assert main(["example", str(timing), "--seed", str(SEED)]) == 0
+    killed, reference = tmp_path / "killed", tmp_path / "reference"
+    shutil.copytree(timing, killed)
+    shutil.copytree(timing, reference)
+    start = time.monotonic()  # how long one run takes, to spread the kills over it
+    proc = _hydrofw_run(timing)
     _, err = proc.communicate(timeout=1800)
     assert proc.returncode == 0, err
     full_s = time.monotonic() - start
@@ -76,9 +77,11 @@ def test_sigkill_hydrofw_run_at_random_moments(tmp_path):
             assert record["status"] == "committed"
             for name, rows in record["tables"].items():
                 assert store.table(name, run=latest).num_rows == rows
-    proc = _hydrofw_run(killed)
-    _, err = proc.communicate(timeout=1800)
-    assert proc.returncode == 0, err
+    # the final run and the uninterrupted reference run side by side (same code, same moment)
+    final, ref = _hydrofw_run(killed), _hydrofw_run(reference)
+    for proc in (final, ref):
+        _, err = proc.communicate(timeout=1800)
+        assert proc.returncode == 0, err
     assert _view(hydrofw.open_store(killed / "store")) == _view(
         hydrofw.open_store(reference / "store")
     )
