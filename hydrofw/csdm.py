@@ -85,7 +85,9 @@ def _dataset(row: dict[str, Any], re: np.ndarray, im: np.ndarray, where: str) ->
     return cp.CSDM(
         dimensions=[dim],
         dependent_variables=[var],
-        description=f"hydrofw spectrum {row.get('id')} ({row.get('nucleus')}, cell {row.get('cell')})",
+        description=(
+            f"hydrofw spectrum {row.get('id')} ({row.get('nucleus')}, cell {row.get('cell')})"
+        ),
         application={APPLICATION_KEY: meta},
     )
 

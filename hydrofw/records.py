@@ -18,8 +18,8 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import SchemaError, ValidationError
-from .ids import content_id
 from .header_values import INT64
+from .ids import content_id
 from .nuclei import normalize_nucleus
 from .schema import conform, get_schema, identify
 from .validators import finite, one_of, positive

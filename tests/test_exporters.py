@@ -209,7 +209,9 @@ def test_units_and_descriptions_in_parquet_for_pyarrow_and_duckdb(tmp_path):
     assert b"description" in back.schema.field("fwhm_hz").metadata
     units = column_metadata(pq.read_metadata(tmp_path / "l.parquet").metadata)
     expected = {
-        f.name: f.metadata[b"unit"].decode() for f in t.schema if f.metadata and b"unit" in f.metadata
+        f.name: f.metadata[b"unit"].decode()
+        for f in t.schema
+        if f.metadata and b"unit" in f.metadata
     }
     assert units == expected and units["peak_hz"] == "Hz"
     duckdb = pytest.importorskip("duckdb")

@@ -6,16 +6,16 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from hydrofw_campaign.example import write_example_campaign
 
 import hydrofw
-from hydrofw.cli import main
 
 pytest.importorskip("dask.distributed")
 
 
 def test_dask_executor_gives_the_local_results(tmp_path):
     local = tmp_path / "local"
-    assert main(["example", str(local), "--seed", "5"]) == 0
+    write_example_campaign(local, seed=5, small=True)  # fewer sessions: two runs stay quick
     distributed = tmp_path / "dask"
     shutil.copytree(local, distributed)
     expected = hydrofw.run(local)

@@ -95,7 +95,9 @@ def test_model_b_rate_errors_cover_the_truth() -> None:
             0.0, 0.3, T.size
         )
         fit = fit_kinetics(T, x, np.full(T.size, 0.3))
-        z_initial.append((fit["initial_rate_per_day"] - truth_initial) / fit["initial_rate_per_day_err"])
+        z_initial.append(
+            (fit["initial_rate_per_day"] - truth_initial) / fit["initial_rate_per_day_err"]
+        )
         z_mean.append((fit["mean_rate_per_day"] - truth_mean) / fit["mean_rate_per_day_err"])
     # the errors describe the scatter: std(z) near 1, truth inside 2 sigma most of the time
     assert 0.7 < np.std(z_initial) < 1.4

@@ -103,7 +103,8 @@ def test_skip_us_leaves_out_a_fast_line_with_its_own_t1() -> None:
     rows = []
     for s, d in zip(spectra, DELAYS_S, strict=True):
         extra = fast * np.exp(0.7j) * _saturation(np.array([d]), 0.020)[0]
-        rows.append(attrs.evolve(s, re=np.asarray(s.re) + extra.real, im=np.asarray(s.im) + extra.imag))
+        re, im = np.asarray(s.re) + extra.real, np.asarray(s.im) + extra.imag
+        rows.append(attrs.evolve(s, re=re, im=im))
     table = to_table(rows)
     biased = hydrofw.process("relaxation.fit", hydrofw.process("relaxation.build", table))
     clean = hydrofw.process(

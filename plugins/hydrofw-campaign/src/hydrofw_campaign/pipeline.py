@@ -93,7 +93,9 @@ STEP_DEFAULTS: dict[str, dict[str, Any]] = {
     "solid_echo": {"echo": "top", "phase": "auto"},
     "nmr.pake_fit": {"n_distances": 2, "central_line": True},
     # every 1H FID of an NMR cell: metal hydride + molecular H2 (+ broad precursor line)
-    "nmr.decompose": {},
+    # a digitally filtered FID's sample at t = 0 holds half the onset step, its height set by
+    # where the ADC sampled the pulse's end: left out (the model extrapolates across it)
+    "nmr.decompose": {"skip_origin_point": True},
     "nmr.quantify": {},
     # a wider inflection window than the processor's default (0.8) halves the smoothing bias
     # of the onset tangent on noisy sweeps (measured on the example campaign: 0.20 K -> 0.04 K)
@@ -131,6 +133,10 @@ PARAM_GROUPS: dict[str, tuple[frozenset[str], ...]] = {
 #: precursor line (~50 kHz, gone within ~15 us) have their own T1 and would bias the metal
 #: hydride's T1 if counted; the hydride line (1-5 kHz) keeps most of its signal here.
 H2_SKIP_US = 60.0
+
+#: Default upper bound (Hz) of the narrow 1H line in ``nmr.decompose``: metal-hydride lines are
+#: 1-5 kHz wide; a wider "narrow" line would trade amplitude with the broad precursor line.
+HYDRIDE_FWHM_MAX_HZ = 20e3
 
 #: campaign.toml's la_detection -> nmr.quantify's detection names.
 LA_DETECTION = {
@@ -773,7 +779,7 @@ def _molecular_h2(results: CampaignResults, config: CampaignConfig, echoes: pa.T
 def _decomposition(results: CampaignResults, config: CampaignConfig, fids: pa.Table) -> pa.Table:
     """Every 1H and 139La FID of the campaign -> ``nmr.decompose``, stored as
     ``decomposition``: 1H as metal hydride, molecular H2 and a broad precursor line (t = 0
-    amplitudes, H2 fraction, r_n, r_nn); 139La as its line plus a broad component (no H2).
+    amplitudes, H2 fraction, r_n, r_nn); 139La as one line.
     The t = 0 amplitudes are modelled through the console's filter (a digital filter's
     ringing, an analog one's aliasing), which the first-points extrapolation of
     ``nmr.lineshape`` cannot do."""
@@ -790,12 +796,28 @@ def _decomposition(results: CampaignResults, config: CampaignConfig, fids: pa.Ta
     before = days < 0
     no_h2 = (nuclei != "1H") | before
 
-    def without_h2(cell: str | None) -> dict[str, Any]:
-        return step_params(config, "nmr.decompose", cell, components=("hydride", "broad"))
+    def one_line(cell: str | None) -> dict[str, Any]:
+        # a 139La line: one component (a free broad line with no signal of its own would trade
+        # amplitude with the line's width and go negative)
+        return step_params(config, "nmr.decompose", cell, components=("hydride",))
+
+    def proton(cell: str | None, **fixed: Any) -> dict[str, Any]:
+        params = step_params(config, "nmr.decompose", cell, **fixed)
+        params.setdefault("hydride_fwhm_max_hz", HYDRIDE_FWHM_MAX_HZ)
+        return params
 
     out = [
-        _per_cell(results, config, "nmr.decompose", _where(fids, ~no_h2)),
-        _per_cell(results, config, "nmr.decompose", _where(fids, no_h2), without_h2),
+        _per_cell(results, config, "nmr.decompose", _where(fids, ~no_h2), proton),
+        _per_cell(
+            results,
+            config,
+            "nmr.decompose",
+            _where(fids, no_h2 & (nuclei == "1H")),
+            lambda c: proton(c, components=("hydride", "broad")),
+        ),
+        _per_cell(
+            results, config, "nmr.decompose", _where(fids, nuclei != "1H"), one_line
+        ),
     ]
     out = [t for t in out if t.num_rows]
     if not out:

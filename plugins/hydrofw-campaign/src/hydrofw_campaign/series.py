@@ -64,7 +64,14 @@ QUANTITIES: tuple[tuple[str, str, str, str | None, str | None, str | None], ...]
         None,
         None,
     ),
-    ("quantification", "h_over_la_calibrated", "ratio_calibrated", "ratio_calibrated_err", None, None),
+    (
+        "quantification",
+        "h_over_la_calibrated",
+        "ratio_calibrated",
+        "ratio_calibrated_err",
+        None,
+        None,
+    ),
     (
         "quantification",
         "h_over_la_total_first_principles",

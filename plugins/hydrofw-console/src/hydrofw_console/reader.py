@@ -22,8 +22,8 @@ import numpy as np
 
 import hydrofw
 from hydrofw.errors import FormatError, ValidationError
-from hydrofw.ids import content_id, file_sha256
 from hydrofw.header_values import excerpt, to_count, to_size
+from hydrofw.ids import content_id, file_sha256
 from hydrofw.nuclei import resolve_nucleus
 from hydrofw.source import MAX_READ_BYTES, Source, open_source, read_margin
 

@@ -35,8 +35,8 @@ from nmrglue.fileio.tecmag import TNTTMAG
 
 import hydrofw
 from hydrofw.errors import FormatError
-from hydrofw.ids import file_sha256
 from hydrofw.header_values import to_count
+from hydrofw.ids import file_sha256
 from hydrofw.nuclei import NUCLEI
 from hydrofw.nuclei import nucleus as nucleus_data
 from hydrofw.source import Source

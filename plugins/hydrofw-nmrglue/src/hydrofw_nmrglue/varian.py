@@ -25,10 +25,9 @@ from collections.abc import Iterator
 import numpy as np
 
 import hydrofw
-from hydrofw.errors import FormatError
-from hydrofw.ids import file_sha256
-from hydrofw.errors import ValidationError
+from hydrofw.errors import FormatError, ValidationError
 from hydrofw.header_values import to_count
+from hydrofw.ids import file_sha256
 from hydrofw.nuclei import NUCLEI, normalize_nucleus
 from hydrofw.source import Source, open_source, read_margin
 

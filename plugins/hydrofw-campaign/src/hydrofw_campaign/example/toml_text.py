@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from .consoles import CONSOLES
+from .receiver import AnalogFilterReceiver
 from .truth import CU_AMBIENT_ERR_HZ, NmrCellTruth, TransportCellTruth, cu_ambient_frequency_hz
 
 __all__ = ["campaign_toml"]
@@ -131,6 +132,16 @@ def _nmr_cell(cell: NmrCellTruth) -> str:
         f'timezone = "{spec.timezone or "UTC"}"',
         f'echo_delay = "{spec.echo_list}"',
     ]
+    if isinstance(spec.receiver, AnalogFilterReceiver):
+        lines += [
+            "",
+            "# the console's analog receiver: a Butterworth low pass at fb, first point",
+            "# rof2 + alfa after the pulse (procpar); the decomposition models both",
+            '[cells.pipeline.params."nmr.decompose"]',
+            f"analog_filter_poles = {spec.receiver.order}",
+            f"analog_filter_cutoff_fraction = {spec.receiver.bandwidth_factor:g}",
+            "acquisition_delay_from_header = true",
+        ]
     for nucleus in ("1H", "139La"):
         lines += [
             "",

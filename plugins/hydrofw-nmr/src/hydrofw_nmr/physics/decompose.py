@@ -43,7 +43,7 @@ from hydrofw.schema import empty
 
 from ..spectral import echo as echo_mod
 from ..spectral.batching import column_or, row_groups
-from ..spectral.digital_filter import group_delays_from_headers, header_numbers
+from ..spectral.digital_filter import header_numbers, row_group_delays
 from ..spectral.numerics import tail_noise_sigma
 from ._table import arrays, table_from_rows, values
 from .decompose_fit import (
@@ -93,12 +93,22 @@ class DecomposeParams:
     82 / (2.285 x 2 pi x 2G), 0.038 for G = 76). ``analog_filter_poles``: order of a
     Butterworth analog receiver filter to model on an analog console (0: none; e.g. 6 for a
     Varian with fb = SW/2), its -3 dB frequency ``analog_filter_cutoff_fraction`` x SW.
-    ``time_offset_us``: true time of the origin point after the pulse; None (default): on an
-    analog console the header's acquisition delay (Varian ``rof2 + alfa``, us), else 0.
-    ``max_fit_points``: points fitted after the origin at most (the tail beyond only measures
+    ``time_offset_us``: true time of the origin point after the pulse; None (default): 0, or
+    with ``acquisition_delay_from_header`` on an analog console the header's acquisition delay
+    (Varian ``rof2 + alfa``, us). That is off by default: the analog receiver filter delays
+    the signal by about its own group delay (of order 1/fb), which offsets ``rof2 + alfa`` by
+    an amount the header does not state; on the example campaign's Varian cell the header
+    delay moved the 139La t = 0 amplitudes by +37 %, the first point as origin by -2 %.
+    ``skip_origin_point``: on a digital console leave out a sample that falls on t = 0 (the
+    decimation filter's response to the signal's onset, half a step whose height depends on
+    where the ADC sampled the pulse's end). ``max_fit_points``: points fitted after the
+    origin at most (the tail beyond only measures
     the noise). ``nominal_distances_angstrom``: (r_n, r_nn) held while
     H2 is not detected; ``r_n_bounds_angstrom``/``r_nn_bounds_angstrom``: search ranges.
     ``h2_fwhm_hz``/``broad_fwhm_hz``: start (and held) Gaussian widths, with bounds.
+    ``hydride_fwhm_max_hz``: upper bound of the narrow line's FWHM (None: a quarter of SW); a
+    metal-hydride 1H line is 1-5 kHz wide, and without a bound a wide Lorentzian can take the
+    place of the broad precursor line and extrapolate it wrongly to t = 0.
     ``detect_sigma``: amplitude / standard error above which H2 or the broad line counts as
     present. ``min_points``, ``min_snr``: below these a row is flagged too short / too noisy.
     """
@@ -115,6 +125,8 @@ class DecomposeParams:
     time_offset_us: float | None = attrs.field(
         default=None, converter=lambda v: None if v is None else float(v)
     )
+    acquisition_delay_from_header: bool = False
+    skip_origin_point: bool = False
     digital_transition_fraction: float = attrs.field(default=0.0, converter=float)
     analog_filter_poles: int = attrs.field(default=0, converter=int)
     analog_filter_cutoff_fraction: float = attrs.field(default=0.5, converter=float)
@@ -126,6 +138,9 @@ class DecomposeParams:
     )
     r_n_bounds_angstrom: tuple[float, float] = attrs.field(default=(0.70, 0.85), converter=_pair)
     r_nn_bounds_angstrom: tuple[float, float] = attrs.field(default=(1.0, 1.6), converter=_pair)
+    hydride_fwhm_max_hz: float | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else float(v)
+    )
     h2_fwhm_hz: float = attrs.field(default=10e3, converter=float)
     h2_fwhm_bounds_hz: tuple[float, float] = attrs.field(default=(2e3, 60e3), converter=_pair)
     broad_fwhm_hz: float = attrs.field(default=45e3, converter=float)
@@ -172,6 +187,12 @@ class Decomposition:
 
 
 # ------------------------------------------------------------------------------- fitting
+def _hydride_fwhm_max_hz(p: DecomposeParams, sw_hz: float) -> float:
+    """Upper bound of the narrow line's FWHM: a quarter of SW, or ``hydride_fwhm_max_hz``."""
+    limit = 0.25 * sw_hz
+    return limit if p.hydride_fwhm_max_hz is None else min(limit, p.hydride_fwhm_max_hz)
+
+
 def _bounds(p: DecomposeParams, sw_hz: float, b: int) -> tuple[np.ndarray, np.ndarray]:
     lower = [
         -0.5 * sw_hz,
@@ -185,7 +206,7 @@ def _bounds(p: DecomposeParams, sw_hz: float, b: int) -> tuple[np.ndarray, np.nd
     ]
     upper = [
         0.5 * sw_hz,
-        0.25 * sw_hz,
+        _hydride_fwhm_max_hz(p, sw_hz),
         p.h2_fwhm_bounds_hz[1],
         p.broad_fwhm_bounds_hz[1],
         p.r_n_bounds_angstrom[1],
@@ -220,8 +241,10 @@ def _starts(prob: Problem, p: DecomposeParams, sw_hz: float, n_fit: np.ndarray) 
     lo = np.maximum(sw_hz / np.maximum(n_fit, 1) / 4.0, 2.0)
     best_cost = np.full(b, np.inf)
     best_w = lo.copy()
+    hi = min(0.125 * sw_hz, _hydride_fwhm_max_hz(p, sw_hz))
+    lo = np.minimum(lo, 0.5 * hi)
     for frac in np.linspace(0.0, 1.0, _GRID_WIDTHS):
-        w = lo * (0.125 * sw_hz / lo) ** frac
+        w = lo * (hi / lo) ** frac
         trial = theta.copy()
         trial[:, 1] = w
         trial[:, 6] = phase_start(only_hydride, trial)
@@ -346,6 +369,8 @@ def decompose_traces(
     offset_s = (p.time_offset_us or 0.0) * 1e-6
     if first_fitted is None:
         first = origin + (max(p.dead_time_us * 1e-6, 0.0) - offset_s) / dwell_s
+        if digital and p.skip_origin_point:  # the sample at t = 0 holds the onset's half-step
+            first = np.maximum(first, origin + 0.5)
         first_fitted = np.ceil(np.maximum(first, origin - offset_s / dwell_s) - 1e-9)
     start = np.clip(np.asarray(first_fitted, float), 0, n_total).astype(int)
     stop = np.minimum(n_total, start + p.max_fit_points)
@@ -428,26 +453,17 @@ _PASSED_THROUGH = (
 )
 
 
-def _row_delays(table: pa.Table, p: DecomposeParams) -> np.ndarray:
-    if p.group_delay_points is not None:
-        return np.full(table.num_rows, float(p.group_delay_points))
-    gd = column_or(table, "group_delay_points", np.nan)
-    missing = np.isnan(gd)
-    if missing.any() and "parameters" in table.column_names:
-        try:
-            gd[missing] = group_delays_from_headers(table.column("parameters"))[missing]
-        except ValidationError as exc:
-            raise ValidationError(f"nmr.decompose: raw header: {exc}") from None
-    return np.nan_to_num(gd, nan=0.0)
-
-
 def _row_time_offsets_us(table: pa.Table, p: DecomposeParams, digital: np.ndarray) -> np.ndarray:
     """Time (us) of each row's origin point after the pulse: ``time_offset_us`` when given,
     else the analog console's acquisition delay from the raw header (Varian ``rof2 + alfa``:
     the receiver opens ``rof2`` after the pulse and samples ``alfa`` later), 0 when absent."""
     if p.time_offset_us is not None:
         return np.full(table.num_rows, p.time_offset_us)
-    if "parameters" not in table.column_names or p.echo == "top":  # t = 0 at the echo top
+    if (
+        not p.acquisition_delay_from_header
+        or "parameters" not in table.column_names
+        or p.echo == "top"  # t = 0 at the echo top
+    ):
         return np.zeros(table.num_rows)
     try:
         h = header_numbers(table.column("parameters"), ("rof2", "alfa"))
@@ -478,7 +494,7 @@ def decompose_table(table: pa.Table, p: DecomposeParams) -> pa.Table:
             f"nmr.decompose: spectrum row {str(ids[bad])[:12]} has neither spectral_width_hz "
             "nor dwell_s"
         )
-    gd = _row_delays(table, p)
+    gd = row_group_delays(table, p.group_delay_points, "nmr.decompose")
     digital = gd > 0 if p.filter == "auto" else np.full(table.num_rows, p.filter == "digital")
     offsets_us = _row_time_offsets_us(table, p, digital)
     re, im = arrays(table, "re"), arrays(table, "im")

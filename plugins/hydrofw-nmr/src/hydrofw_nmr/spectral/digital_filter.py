@@ -20,11 +20,14 @@ from nmrglue.fileio.bruker import bruker_dsp_table
 
 from hydrofw.errors import ValidationError
 
+from .batching import column_or
+
 __all__ = [
     "group_delay_from_header",
     "group_delay_from_table",
     "group_delays_from_headers",
     "header_numbers",
+    "row_group_delays",
 ]
 
 _NO_TABLE_FROM_DSPFVS = 14
@@ -107,3 +110,19 @@ def group_delays_from_headers(parameters: pa.Array | pa.ChunkedArray) -> np.ndar
         )
         gd[need] = found[inverse.ravel()]
     return gd
+
+
+def row_group_delays(table: pa.Table, override: float | None, step: str) -> np.ndarray:
+    """Group delay (points) of every row of a spectrum table: ``override`` when given, else the
+    ``group_delay_points`` column, else the raw Bruker header; 0 where none applies (an analog
+    console). A header value that is not a number is a ``ValidationError`` naming ``step``."""
+    if override is not None:
+        return np.full(table.num_rows, float(override))
+    gd = column_or(table, "group_delay_points", np.nan)
+    missing = np.isnan(gd)
+    if missing.any() and "parameters" in table.column_names:
+        try:
+            gd[missing] = group_delays_from_headers(table.column("parameters"))[missing]
+        except ValidationError as exc:
+            raise ValidationError(f"{step}: raw header: {exc}") from None
+    return np.nan_to_num(gd, nan=0.0)

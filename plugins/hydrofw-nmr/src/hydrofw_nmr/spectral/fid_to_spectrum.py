@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from hydrofw.arrays import to_list_array
-from hydrofw.errors import ParameterError, ProcessingError, ValidationError
+from hydrofw.errors import ParameterError, ProcessingError
 
 from . import apodization, baseline, echo
 from .batching import (
@@ -40,7 +40,7 @@ from .batching import (
     take_rows,
     workspace,
 )
-from .digital_filter import group_delays_from_headers
+from .digital_filter import row_group_delays
 from .numerics import frequency_axis_hz, hz_to_ppm, time_domain_snr
 from .params import non_negative, one_of, positive
 from .phase import apply_phase, auto_phase, phase_radians
@@ -106,20 +106,6 @@ class FidToSpectrumParams:
     axis: str = attrs.field(default="Hz", validator=one_of("Hz", "ppm"))
     precision: str = attrs.field(default="double", validator=one_of("double", "single"))
     snr_head_points: int = attrs.field(default=8, converter=int, validator=positive)
-
-
-def _row_group_delays(table: pa.Table, params: FidToSpectrumParams) -> np.ndarray:
-    """Group delay (points) of every row: the parameter, the column, or the raw header."""
-    if params.group_delay_points is not None:
-        return np.full(table.num_rows, params.group_delay_points)
-    gd = column_or(table, "group_delay_points", np.nan)
-    missing = np.isnan(gd)
-    if missing.any() and "parameters" in table.column_names:
-        try:
-            gd[missing] = group_delays_from_headers(table.column("parameters"))[missing]
-        except ValidationError as exc:
-            raise ProcessingError(f"nmr.fid_to_spectrum: raw header: {exc}") from None
-    return np.nan_to_num(gd, nan=0.0)
 
 
 @attrs.frozen
@@ -334,7 +320,7 @@ def _output_columns(
 def fid_to_spectrum(table: pa.Table, params: FidToSpectrumParams) -> pa.Table:
     """Transform every time-domain row of a ``spectrum`` table (see the module docstring)."""
     require_domain(table, "time", "nmr.fid_to_spectrum")
-    gd = _row_group_delays(table, params)
+    gd = row_group_delays(table, params.group_delay_points, "nmr.fid_to_spectrum")
     sw = column_or(table, "spectral_width_hz", np.nan)
     parts = [
         (idx, _group(table, idx, float(gd[idx[0]]), params)) for idx in row_groups(table, [sw, gd])
