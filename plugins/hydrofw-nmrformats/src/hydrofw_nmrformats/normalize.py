@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 #: Value of the ``reader`` column.
-READER = f"hydrofw-nmrglue {__version__}"
+READER = f"hydrofw-nmrformats {__version__}"
 
 
 @attrs.frozen

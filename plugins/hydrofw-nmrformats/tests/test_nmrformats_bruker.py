@@ -32,7 +32,7 @@ def test_metadata_equal_header(real_data, rel, jcamp_value):
     records = [r for r in _records(real_data / rel) if r.domain == "time"]
     first = records[0]
     assert first.format == "bruker"
-    assert first.reader.startswith("hydrofw-nmrglue ")
+    assert first.reader.startswith("hydrofw-nmrformats ")
     assert first.observe_frequency_hz == pytest.approx(float(jcamp_value(acqus, "$SFO1")) * 1e6)
     assert first.spectral_width_hz == pytest.approx(float(jcamp_value(acqus, "$SW_h")))
     assert first.n_points == int(jcamp_value(acqus, "$TD")) // 2

@@ -7,8 +7,8 @@ import datetime as dt
 import nmrglue as ng
 import numpy as np
 import pytest
-from hydrofw_nmrglue.asdf import decode_table
-from hydrofw_nmrglue.jcampdx import JcampHeaderWarning
+from hydrofw_nmrformats.asdf import decode_table
+from hydrofw_nmrformats.jcampdx import JcampHeaderWarning
 
 import hydrofw
 from hydrofw.errors import FormatError

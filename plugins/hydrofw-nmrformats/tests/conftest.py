@@ -1,4 +1,4 @@
-"""Fixtures of the hydrofw-nmrglue tests: real files (read-only) and writable copies of them."""
+"""Fixtures of the hydrofw-nmrformats tests: real files (read-only) and writable copies of them."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hydrofw_nmrglue import bruker, jcampdx, tecmag, varian
+from hydrofw_nmrformats import bruker, jcampdx, tecmag, varian
 
 from hydrofw.api import choose_reader
 from hydrofw.cli import main

@@ -1,4 +1,4 @@
-"""Entry point module of hydrofw_nmrglue (group ``hydrofw``): the four vendor NMR readers."""
+"""Entry point module of hydrofw_nmrformats (group ``hydrofw``): the four vendor NMR readers."""
 
 from __future__ import annotations
 

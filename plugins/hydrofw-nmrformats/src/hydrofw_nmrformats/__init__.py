@@ -1,4 +1,4 @@
-"""hydrofw_nmrglue: hydrofw readers for Bruker, TecMag, Varian/Agilent and JCAMP-DX NMR data.
+"""hydrofw_nmrformats: hydrofw readers for Bruker, TecMag, Varian/Agilent and JCAMP-DX NMR data.
 
 Modules: one per format (:mod:`.bruker`, :mod:`.tecmag`, :mod:`.varian`, :mod:`.jcampdx`),
 shared helpers (:mod:`.header` typed header access, :mod:`.jcamp_text` JCAMP labelled
