@@ -199,7 +199,8 @@ def test_kinetics_recover_the_model(campaign):
             assert r["x_inf_err"] > 0.3 * abs(r["x_inf"]) or r["tau_days"] > r["window_days"]
 
 
-@pytest.mark.slow  # a whole second analysis; ingest reuse is tested quickly in tests/test_run_store.py
+# a whole second analysis; ingest reuse is tested quickly in tests/test_run_store.py
+@pytest.mark.slow
 def test_second_run_adds_nothing(campaign):
     summary = hydrofw.run(campaign["root"])
     assert summary["rows_added"] == {"spectrum": 0, "transport": 0}
