@@ -339,3 +339,27 @@ def fuzz_once(
             time_limit_s=time_limit_s,
             memory_limit_bytes=memory_limit_bytes,
         )
+
+
+def check_mutations(
+    real: Path, case: Case, tmp: Path, examples: int, *, time_limit_s: float = 10.0
+) -> None:
+    """Property test for a reader's test suite: ``examples`` seeded mutations of ``case``
+    (hypothesis draws the kind and the seed, derandomized), each outcome one of
+    :data:`ACCEPTED`; an ``AssertionError`` names the case, kind, seed and outcome.
+    Needs ``hypothesis`` (a test dependency, imported here only)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(kind=st.sampled_from(KINDS), seed=st.integers(0, 2**32 - 1))
+    def check_one(kind: str, seed: int) -> None:
+        outcome = fuzz_once(real, case, tmp, kind, seed, time_limit_s=time_limit_s)
+        assert outcome.status in ACCEPTED, f"{case.name} {kind} seed={seed}: {outcome}"
+
+    check_one()

@@ -6,10 +6,8 @@ Seeded hypothesis runs: a few examples by default, many under ``-m slow``
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from hydrofw.fuzzing import ACCEPTED, KINDS, Case, fuzz_once
+from hydrofw.fuzzing import Case, check_mutations
 from hydrofw.registry import get_registry
 
 # (description, sample writer, dataset written under the sample folder, member mutated)
@@ -30,18 +28,7 @@ def _run(sample_writers, tmp_path_factory, spec, examples):
     (samples / dataset).rename(root / writer / dataset)
     work = tmp_path_factory.mktemp("work")
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(kind=st.sampled_from(KINDS), seed=st.integers(0, 2**32 - 1))
-    def check(kind, seed):
-        outcome = fuzz_once(root, case, work, kind, seed)
-        assert outcome.status in ACCEPTED, f"{case.name} {kind} seed={seed}: {outcome}"
-
-    check()
+    check_mutations(root, case, work, examples)
 
 
 @pytest.mark.parametrize("spec", CASES, ids=[f"{c[1]}-{c[3] or 'file'}" for c in CASES])

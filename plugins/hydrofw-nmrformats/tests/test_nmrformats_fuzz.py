@@ -11,10 +11,8 @@ so a raw exception cannot hide behind the core's catch-all.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from hydrofw.fuzzing import ACCEPTED, KINDS, REAL_CASES, fuzz_once, real_cases
+from hydrofw.fuzzing import REAL_CASES, check_mutations, real_cases
 
 READERS = ("bruker", "varian", "tecmag", "jcampdx")
 CASES = [c for c in REAL_CASES if c[0] in READERS]
@@ -34,15 +32,7 @@ def _run(real_data, tmp_path_factory, spec, examples):
     # slow cases (the 1.85 MB LINK file reads in ~0.7 s) get fewer examples
     n = max(3, round(examples * min(1.0, spec[3] * 2)))
 
-    @settings(
-        max_examples=n, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
-    )
-    @given(kind=st.sampled_from(KINDS), seed=st.integers(0, 2**32 - 1))
-    def check(kind, seed):
-        outcome = fuzz_once(real_data, case, tmp, kind, seed, time_limit_s=20.0)
-        assert outcome.status in ACCEPTED, f"{case.name} {kind} seed={seed}: {outcome}"
-
-    check()
+    check_mutations(real_data, case, tmp, n, time_limit_s=20.0)
 
 
 QUICK = [c for c in CASES if c[3] >= 0.1]

@@ -6,10 +6,8 @@ examples by default, many under ``-m slow`` (mutations and classification:
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from hydrofw.fuzzing import ACCEPTED, KINDS, REAL_CASES, fuzz_once, real_cases
+from hydrofw.fuzzing import REAL_CASES, check_mutations, real_cases
 
 CASES = [c for c in REAL_CASES if c[0] == "ppms"]
 IDS = [c[1].split("/")[1] for c in CASES]
@@ -21,18 +19,7 @@ def _run(real_data, tmp_path_factory, spec, examples):
         pytest.skip(f"{spec[1]} not available")
     case, work = found[0], tmp_path_factory.mktemp("fuzz")
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(kind=st.sampled_from(KINDS), seed=st.integers(0, 2**32 - 1))
-    def check(kind, seed):
-        outcome = fuzz_once(real_data, case, work, kind, seed)
-        assert outcome.status in ACCEPTED, f"{case.name} {kind} seed={seed}: {outcome}"
-
-    check()
+    check_mutations(real_data, case, work, examples)
 
 
 @pytest.mark.parametrize("spec", CASES, ids=IDS)
