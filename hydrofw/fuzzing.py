@@ -343,11 +343,12 @@ def fuzz_once(
 
 def check_mutations(
     real: Path, case: Case, tmp: Path, examples: int, *, time_limit_s: float = 10.0
-) -> None:
+) -> dict[str, int]:
     """Property test for a reader's test suite: ``examples`` seeded mutations of ``case``
     (hypothesis draws the kind and the seed, derandomized), each outcome one of
-    :data:`ACCEPTED`; an ``AssertionError`` names the case, kind, seed and outcome.
-    Needs ``hypothesis`` (a test dependency, imported here only)."""
+    :data:`ACCEPTED`; an ``AssertionError`` names the case, kind, seed and outcome. Returns
+    how often each outcome status was seen. Needs ``hypothesis`` (a test dependency, imported
+    here only)."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
@@ -360,6 +361,9 @@ def check_mutations(
     @given(kind=st.sampled_from(KINDS), seed=st.integers(0, 2**32 - 1))
     def check_one(kind: str, seed: int) -> None:
         outcome = fuzz_once(real, case, tmp, kind, seed, time_limit_s=time_limit_s)
+        seen[outcome.status] = seen.get(outcome.status, 0) + 1
         assert outcome.status in ACCEPTED, f"{case.name} {kind} seed={seed}: {outcome}"
 
+    seen: dict[str, int] = {}
     check_one()
+    return seen

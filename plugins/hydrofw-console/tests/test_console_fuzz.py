@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from hydrofw.fuzzing import Case, check_mutations
+from hydrofw.fuzzing import ACCEPTED, Case, check_mutations
 from hydrofw.registry import get_registry
 
 # (description, sample writer, dataset written under the sample folder, member mutated)
@@ -28,7 +28,8 @@ def _run(sample_writers, tmp_path_factory, spec, examples):
     (samples / dataset).rename(root / writer / dataset)
     work = tmp_path_factory.mktemp("work")
 
-    check_mutations(root, case, work, examples)
+    seen = check_mutations(root, case, work, examples)
+    assert sum(seen.values()) >= 1 and set(seen) <= ACCEPTED, seen
 
 
 @pytest.mark.parametrize("spec", CASES, ids=[f"{c[1]}-{c[3] or 'file'}" for c in CASES])

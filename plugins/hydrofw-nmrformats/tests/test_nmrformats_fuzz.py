@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from hydrofw.fuzzing import REAL_CASES, check_mutations, real_cases
+from hydrofw.fuzzing import ACCEPTED, REAL_CASES, check_mutations, real_cases
 
 READERS = ("bruker", "varian", "tecmag", "jcampdx")
 CASES = [c for c in REAL_CASES if c[0] in READERS]
@@ -32,7 +32,8 @@ def _run(real_data, tmp_path_factory, spec, examples):
     # slow cases (the 1.85 MB LINK file reads in ~0.7 s) get fewer examples
     n = max(3, round(examples * min(1.0, spec[3] * 2)))
 
-    check_mutations(real_data, case, tmp, n, time_limit_s=20.0)
+    seen = check_mutations(real_data, case, tmp, n, time_limit_s=20.0)
+    assert sum(seen.values()) >= 1 and set(seen) <= ACCEPTED, seen
 
 
 QUICK = [c for c in CASES if c[3] >= 0.1]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from hydrofw.fuzzing import REAL_CASES, check_mutations, real_cases
+from hydrofw.fuzzing import ACCEPTED, REAL_CASES, check_mutations, real_cases
 
 CASES = [c for c in REAL_CASES if c[0] == "ppms"]
 IDS = [c[1].split("/")[1] for c in CASES]
@@ -19,7 +19,8 @@ def _run(real_data, tmp_path_factory, spec, examples):
         pytest.skip(f"{spec[1]} not available")
     case, work = found[0], tmp_path_factory.mktemp("fuzz")
 
-    check_mutations(real_data, case, work, examples)
+    seen = check_mutations(real_data, case, work, examples)
+    assert sum(seen.values()) >= 1 and set(seen) <= ACCEPTED, seen
 
 
 @pytest.mark.parametrize("spec", CASES, ids=IDS)
