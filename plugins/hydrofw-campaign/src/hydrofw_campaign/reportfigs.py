@@ -713,7 +713,8 @@ def _total_h_over_la(ctx: _Ctx, cell: str) -> Series | None:
 
 
 def _fig6(ctx: _Ctx, nmr: Sequence[str], transport: Sequence[str]) -> Iterator[ReportFigure]:
-    quantities = {r.get("quantity") for r in ctx.rows("timeseries")}
+    # per cell: the counted H/La (the metal hydride by default) and all 1H beside it; the
+    # other methods' series (h_over_la_calibrated, ...) are in the tables, not on the figure
     h_la = []
     for c in nmr:
         s = _series(ctx, c, "h_over_la", c)
@@ -722,10 +723,6 @@ def _fig6(ctx: _Ctx, nmr: Sequence[str], transport: Sequence[str]) -> Iterator[R
         total = _total_h_over_la(ctx, c)
         if total is not None:
             h_la.append(total)
-        for q in sorted(x for x in quantities if x and x.startswith("h_over_la_")):
-            s = _series(ctx, c, q, f"{c} ({q.removeprefix('h_over_la_')})")
-            if s is not None:
-                h_la.append(s)
     tc = [s for c in transport if (s := _series(ctx, c, "tc_onset_normalised", c)) is not None]
     if not (h_la or tc):
         return
