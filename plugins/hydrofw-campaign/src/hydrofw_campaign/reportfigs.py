@@ -239,10 +239,10 @@ def _series(ctx: _Ctx, cell: str, quantity: str, label: str, fit: bool = True) -
 
 
 def _fraction_series(ctx: _Ctx, cell: str) -> list[Series]:
-    """Molecular-H2 share (timeseries ``h2_fraction``) and any ``*_fraction`` column of a
-    ``decomposition`` table, against days."""
+    """Molecular-H2 share of the solid echo (timeseries ``h2_fraction_solid_echo``, Pake fit)
+    and any ``*_fraction`` column of a ``decomposition`` table (every 1H FID), against days."""
     out = []
-    s = _series(ctx, cell, "h2_fraction", "H$_2$ (Pake fit)")
+    s = _series(ctx, cell, "h2_fraction_solid_echo", "H$_2$ (solid-echo Pake fit)")
     if s is not None:
         out.append(s)
     rows = [r for r in ctx.rows("decomposition") if r.get("cell") == cell]
