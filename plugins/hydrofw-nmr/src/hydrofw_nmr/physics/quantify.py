@@ -594,12 +594,9 @@ def _combine_mixed(table: pa.Table) -> pa.Table:
     and ``lineshape`` rows and combine them with :func:`with_decomposition`."""
     if "hydride_amplitude" not in table.column_names:
         return table
-    decomposed = [
-        m is not None and str(m).startswith("nmr.decompose") for m in values(table, "method")
-    ]
-    if not any(decomposed):
+    keep = pc.fill_null(pc.starts_with(table.column("method"), "nmr.decompose"), False)
+    if not pc.any(keep).as_py():
         return table
-    keep = pa.array(decomposed, pa.bool_())
     return with_decomposition(table.filter(pc.invert(keep)), table.filter(keep))
 
 
