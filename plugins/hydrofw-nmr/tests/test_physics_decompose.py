@@ -180,8 +180,15 @@ def test_dead_time_is_left_out_and_extrapolated() -> None:
         assert row["hydride_amplitude"] == pytest.approx(0.7, rel=0.02)
         assert abs(row["broad_amplitude"] - 0.3) < 4 * row["broad_amplitude_err"]
         assert math.isnan(row["h2_amplitude"]) and "h2_not_detected" not in row["flags"]
-    spoiled = hydrofw.process("nmr.decompose", _table(rows, sw, 0.0)).to_pylist()
+    table = _table(rows, sw, 0.0)
+    spoiled = hydrofw.process("nmr.decompose", table, ringdown_max_points=0).to_pylist()
     assert any(abs(r["total_amplitude"] - 1.0) > 0.05 for r in spoiled)  # spike fitted as H2
+    # without a dead time, the ring-down check finds the three points and leaves them out
+    found = hydrofw.process("nmr.decompose", table, components=("hydride", "broad")).to_pylist()
+    for row in found:
+        assert "ringdown_points_dropped" in row["flags"]
+        assert row["n_fitted_points"] == n - 3
+        assert row["hydride_amplitude"] == pytest.approx(0.7, rel=0.02)
 
 
 def _table(traces: list[np.ndarray], sw: float, delay: float) -> object:
@@ -308,3 +315,57 @@ def test_varian_butterworth_receiver_filter() -> None:
     assert np.allclose(res.coef[:, 1] + res.coef[:, 2], 0.4, rtol=0.04)
     naive = decompose_traces(data, 1 / sw, np.zeros(2), digital=False)
     assert np.all(np.abs(naive.coef[:, 1] + naive.coef[:, 2] - 0.4) > 0.1)
+
+
+def test_noise_is_measured_on_the_data_less_the_fit() -> None:
+    """A 2 kHz line at SNR 2000 sampled for 1 ms still rings ~1 sigma high in the last quarter:
+    the tail alone gives a sigma ~4 % high (every SNR as much too low); the data less the fit,
+    over the signal-free points, gives sigma to its statistical error, from more points."""
+    sw, n, sigma = 1e6, 1024, 1 / 2000
+    shape = dict(SHAPE, hydride_fwhm_hz=np.array([2e3]))
+    t = np.arange(n) / sw
+    clean = component_signal("hydride", t[None], shape, OFFSET)[0] * np.exp(1j * PHASE)
+    seeds = range(12)
+    data = np.stack([clean + _noise(np.random.default_rng(s), (n,), sigma) for s in seeds])
+    from hydrofw_nmr.spectral.numerics import tail_noise_sigma
+
+    tail = tail_noise_sigma(data) / sigma
+    assert np.mean(tail) > 1.02  # the bias this guards against
+    res = decompose_traces(
+        data, 1 / sw, np.zeros(len(seeds)), DecomposeParams(components=("hydride",)), digital=False
+    )
+    ratio = res.sigma / sigma
+    assert np.all(res.tail_points >= n // 4)  # at least the last quarter
+    assert abs(np.mean(ratio) - 1) < 3 * 0.5 / math.sqrt(res.tail_points.min() * len(seeds))
+    snr = res.coef[:, 0] / res.sigma
+    assert abs(np.mean(snr) / 2000 - 1) < 0.01
+
+
+def test_a_broad_line_never_takes_a_negative_amplitude() -> None:
+    """On a 250 kHz analog window the H2 doublets fold and are sampled by two or three points;
+    a free broad Gaussian then trades itself against them. No precursor line is negative:
+    it is held at its nominal shape, and hydride + broad (the metal hydride) stays unbiased."""
+    amps = (0.45, 0.2, 0.2, 0.0)
+    sw, n = 250e3, 512
+    data = _analog(amps, sw, n, 1 / 600, range(8))
+    res = decompose_traces(data, 1 / sw, np.zeros(8), digital=False)
+    free_broad = ~res.held[:, 3]
+    assert np.all(res.coef[free_broad, 3] >= 0)
+    metal = res.coef[:, 0] + res.coef[:, 3]
+    err = np.sqrt(res.cov[:, 8, 8] + res.cov[:, 11, 11] + 2 * res.cov[:, 8, 11])
+    assert np.all(np.abs(metal - 0.45) < 4 * err + 0.01 * 0.45)
+
+
+def test_a_short_lived_line_gives_the_noise_of_most_of_the_trace() -> None:
+    """A 139La-like line (20 kHz, SNR 40, 512 points at 500 kHz) has decayed after a tenth of
+    the trace: the noise comes from the rest (error 0.5/sqrt(m) per point count m), not from
+    the last quarter only, so the SNR error is ~2.3 % instead of ~4.4 %."""
+    sw, n = 500e3, 512
+    shape = dict(SHAPE, hydride_fwhm_hz=np.array([20e3]))
+    t = np.arange(n) / sw
+    clean = 40 * component_signal("hydride", t[None], shape, OFFSET)[0] * np.exp(1j * PHASE)
+    data = np.stack([clean + _noise(np.random.default_rng(s), (n,), 1.0) for s in range(16)])
+    params = DecomposeParams(components=("hydride",))
+    res = decompose_traces(data, 1 / sw, np.zeros(16), params, digital=False)
+    assert np.all(res.tail_points > 0.85 * n)
+    assert abs(np.mean(res.sigma) - 1) < 3 * 0.5 / math.sqrt(n * 16)

@@ -111,6 +111,10 @@ class DecomposeParams:
     place of the broad precursor line and extrapolate it wrongly to t = 0.
     ``detect_sigma``: amplitude / standard error above which H2 or the broad line counts as
     present. ``min_points``, ``min_snr``: below these a row is flagged too short / too noisy.
+    ``ringdown_sigmas``, ``ringdown_max_points``: on an analog console (FIDs, not echoes) the
+    first fitted point is left out, and the row refitted, while it lies more than
+    ``ringdown_sigmas`` noise sigmas off the fit (probe ring-down past the dead time), at most
+    ``ringdown_max_points`` times (0: never); such rows are flagged ``ringdown_points_dropped``.
     """
 
     components: tuple[str, ...] = attrs.field(
@@ -147,6 +151,8 @@ class DecomposeParams:
     broad_fwhm_bounds_hz: tuple[float, float] = attrs.field(default=(15e3, 150e3), converter=_pair)
     detect_sigma: float = attrs.field(default=3.0, converter=float)
     min_points: int = attrs.field(default=32, converter=int)
+    ringdown_sigmas: float = attrs.field(default=3.0, converter=float)
+    ringdown_max_points: int = attrs.field(default=8, converter=int)
     min_snr: float = attrs.field(default=5.0, converter=float)
     max_iter: int = attrs.field(default=100, converter=int)
 
@@ -157,6 +163,8 @@ class DecomposeParams:
             raise ValueError("tail_fraction must be in (0, 0.5]")
         if self.max_fit_points < 16 or self.min_points < 8:
             raise ValueError("max_fit_points must be >= 16 and min_points >= 8")
+        if self.ringdown_max_points < 0 or self.ringdown_sigmas <= 0:
+            raise ValueError("ringdown_max_points must be >= 0 and ringdown_sigmas > 0")
         r_n, r_nn = self.nominal_distances_angstrom
         if not (
             self.r_n_bounds_angstrom[0] <= r_n <= self.r_n_bounds_angstrom[1]
@@ -178,7 +186,7 @@ class Decomposition:
     theta: np.ndarray  #: (B, 8) nonlinear parameters, order of ``decompose_fit.NONLINEAR``
     coef: np.ndarray  #: (B, 6) amplitudes (hydride, h2_n, h2_nn, broad) and receiver offset
     cov: np.ndarray  #: (B, 14, 14) covariance of (theta, coef)
-    sigma: np.ndarray  #: (B,) noise sigma per channel (tail)
+    sigma: np.ndarray  #: (B,) noise sigma per channel (data less the fit, signal-free points)
     tail_points: np.ndarray  #: (B,) points the sigma was measured on
     reduced_chi2: np.ndarray
     n_fitted: np.ndarray
@@ -317,34 +325,142 @@ def _fit_batch(
     h2_found = prob.active[:, 1] & (z_h2 > p.detect_sigma)
     broad_found = prob.active[:, 3] & (z_broad > p.detect_sigma)
     free[:, 2], free[:, 3], free[:, 7] = h2_found, broad_found, h2_found
-    refit = h2_found | broad_found
-    if refit.any():
-        rows = np.flatnonzero(refit)
-        again = levenberg_marquardt(
-            prob.rows(rows), theta[rows], free[rows], lower[rows], upper[rows], max_iter=p.max_iter
-        )
-        theta[rows], coef[rows], converged[rows] = again.theta, again.coef, again.converged
-    if h2_found.any():
-        rows = np.flatnonzero(h2_found)
-        sub = prob.rows(rows)
-        start = theta[rows].copy()
-        start[:, 4:6] = _distance_grid(sub, start, p)
-        free_b = free[rows].copy()
-        free_b[:, 4:6] = True
-        fit_b = levenberg_marquardt(
-            sub, start, free_b, lower[rows], upper[rows], max_iter=p.max_iter
-        )
-        _, _, cost_a = sub.project(theta[rows], sub.columns(theta[rows]))
-        better = fit_b.converged & (fit_b.cost <= cost_a * (1.0 + 1e-9))
-        keep = rows[better]
-        theta[keep], coef[keep], converged[keep] = (
-            fit_b.theta[better],
-            fit_b.coef[better],
-            fit_b.converged[better],
-        )
-        free[keep, 4:6] = True
+    found = np.flatnonzero(h2_found | broad_found)
+    _refine(prob, p, theta, coef, converged, free, lower, upper, found)
+    # a precursor line has no negative amplitude: a free-shape broad Gaussian that came out
+    # below 0 traded itself against the H2 doublets (folded into a narrow window on an
+    # analog console); hold it at its nominal shape and fit the row again
+    negative = free[:, 3] & (coef[:, 3] < 0)
+    free[negative, 3] = False
+    theta[negative, 3] = p.broad_fwhm_hz
+    _refine(prob, p, theta, coef, converged, free, lower, upper, np.flatnonzero(negative))
     theta[:, 6] = pi_wrap(theta[:, 6])
     return theta, coef, ~free, converged
+
+
+def _refine(
+    prob: Problem,
+    p: DecomposeParams,
+    theta: np.ndarray,
+    coef: np.ndarray,
+    converged: np.ndarray,
+    free: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    rows: np.ndarray,
+) -> None:
+    """Fit ``rows`` again with their ``free`` parameters; where H2 is free, a (r_n, r_nn) grid
+    and a fit with free distances, kept when it lowers the cost. Updates the arrays in place."""
+    if not rows.size:
+        return
+    again = levenberg_marquardt(
+        prob.rows(rows), theta[rows], free[rows], lower[rows], upper[rows], max_iter=p.max_iter
+    )
+    theta[rows], coef[rows], converged[rows] = again.theta, again.coef, again.converged
+    rows = rows[free[rows, 2]]
+    if not rows.size:
+        return
+    sub = prob.rows(rows)
+    start = theta[rows].copy()
+    start[:, 4:6] = _distance_grid(sub, start, p)
+    free_b = free[rows].copy()
+    free_b[:, 4:6] = True
+    fit_b = levenberg_marquardt(sub, start, free_b, lower[rows], upper[rows], max_iter=p.max_iter)
+    _, _, cost_a = sub.project(theta[rows], sub.columns(theta[rows]))
+    better = fit_b.converged & (fit_b.cost <= cost_a * (1.0 + 1e-9))
+    keep = rows[better]
+    theta[keep], coef[keep], converged[keep] = (
+        fit_b.theta[better],
+        fit_b.coef[better],
+        fit_b.converged[better],
+    )
+    free[keep, 4:6] = True
+
+
+#: the model's signal below this many noise sigmas counts as signal-free for the noise estimate
+_QUIET_SIGMAS = 0.5
+
+
+def residual_noise_sigma(
+    prob: Problem,
+    theta: np.ndarray,
+    coef: np.ndarray,
+    sigma0: np.ndarray,
+    first: np.ndarray,
+    tail_points: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noise sigma per channel of the data less the fitted model, and the complex points used.
+
+    The points used are those from ``first`` on where the fitted signal is below
+    ``_QUIET_SIGMAS`` times the first (tail) estimate ``sigma0``, and the last ``tail_points``:
+    the fitted signal is subtracted, so a line still ringing in the tail (a 1H line at SNR 600
+    is one sigma high after 6 T2*) no longer inflates sigma and deflates every SNR, and a
+    broad line that has decayed in the first tenth of the trace (139La) gives the noise of
+    nine tenths of it, not of the last quarter. A misfit cannot leak in: where the signal is
+    below half a sigma a misfit of a few % of it is far below the noise. Rows without a finite
+    fit keep ``sigma0``."""
+    signal, resid = _model_and_residual(prob, theta, coef)
+    n = prob.data.shape[1]
+    idx = np.arange(n)[None, :]
+    after = idx >= np.asarray(first)[:, None]
+    quiet = np.abs(signal) < _QUIET_SIGMAS * np.asarray(sigma0)[:, None]
+    use = after & (quiet | (idx >= n - np.asarray(tail_points)[:, None]))
+    m = use.sum(axis=1)
+    power = np.einsum("bn,bn->b", np.where(use, resid.real, 0.0), np.where(use, resid.real, 0.0))
+    power += np.einsum("bn,bn->b", np.where(use, resid.imag, 0.0), np.where(use, resid.imag, 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sigma = np.sqrt(power / (2.0 * np.maximum(m - 1, 1)))
+    ok = np.isfinite(sigma) & (sigma > 0) & (m >= 2) & np.all(np.isfinite(coef), axis=1)
+    return np.where(ok, sigma, sigma0), np.where(ok, m, tail_points)
+
+
+def _model_and_residual(
+    prob: Problem, theta: np.ndarray, coef: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The fitted components' signal (B, N) and the data less signal and receiver offset, both
+    in the frame rotated by the fitted phase (the data's units)."""
+    cols = prob.columns(theta)
+    signal = np.zeros_like(prob.data)
+    for j, name in enumerate(COMPONENTS):
+        signal += np.where(prob.active[:, j : j + 1], coef[:, j, None] * cols[name], 0.0)
+    rotated = prob.data * np.exp(-1j * theta[:, NONLINEAR.index("phase_rad")])[:, None]
+    return signal, rotated - signal - (coef[:, 4] + 1j * coef[:, 5])[:, None]
+
+
+def _drop_ringdown(
+    prob: Problem,
+    whole: Problem,
+    p: DecomposeParams,
+    sw_hz: float,
+    sigma: np.ndarray,
+    start: np.ndarray,
+    n_fit: np.ndarray,
+    fit: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Leave out the first fitted point of a row while it sits more than ``ringdown_sigmas``
+    noise sigmas off the fit (probe ring-down after the dead time, which no line shape
+    describes and which would pull the t = 0 extrapolation), refitting that row each time, at
+    most ``ringdown_max_points`` points. ``fit`` (theta, coef, held, converged) is updated in
+    place; returns the points dropped per row."""
+    theta, coef, held, converged = fit
+    dropped = np.zeros(len(start), int)
+    first = np.asarray(start, int).copy()
+    for _ in range(p.ringdown_max_points):
+        _, resid = _model_and_residual(whole, theta, coef)
+        at_first = np.abs(resid[np.arange(len(first)), np.minimum(first, resid.shape[1] - 1)])
+        ringing = (at_first > p.ringdown_sigmas * sigma) & (n_fit - dropped > p.min_points)
+        ringing &= np.all(np.isfinite(coef), axis=1)
+        if not ringing.any():
+            break
+        rows = np.flatnonzero(ringing)
+        first[rows] += 1
+        dropped[rows] += 1
+        sub = prob.rows(rows)
+        keep = np.arange(sub.data.shape[1])[None, :] >= first[rows, None]
+        sub = attrs.evolve(sub, weight=np.where(keep, sub.weight, 0.0))
+        th, cf, hold, conv = _fit_batch(sub, p, sw_hz, n_fit[rows] - dropped[rows])
+        theta[rows], coef[rows], held[rows], converged[rows] = th, cf, hold, conv
+    return dropped
 
 
 def decompose_traces(
@@ -405,22 +521,50 @@ def decompose_traces(
         reach = 1.5 * 120.12e3 / p.r_n_bounds_angstrom[0] ** 3 + 5.0 * max(
             p.h2_fwhm_bounds_hz[1], p.broad_fwhm_bounds_hz[1] if "broad" in p.components else 0
         )
-        acq = Acquisition.plan(
-            n_points,
-            dwell_s,
-            origin[rows],
-            digital=digital,
-            time_offset_s=offset_s,
-            reach_hz=reach,
-            analog_poles=0 if digital else p.analog_filter_poles,
-            transition_hz=p.digital_transition_fraction * sw_hz if digital else 0.0,
-            analog_cutoff_hz=p.analog_filter_cutoff_fraction * sw_hz,
-            min_short_fwhm_hz=min(p.h2_fwhm_bounds_hz[0], p.broad_fwhm_bounds_hz[0]),
-        )
-        prob = Problem(acq, data[rows, :n_points], weight, active[rows])
+
+        def plan(n: int) -> Acquisition:
+            return Acquisition.plan(
+                n,
+                dwell_s,
+                origin[rows],
+                digital=digital,
+                time_offset_s=offset_s,
+                reach_hz=reach,
+                analog_poles=0 if digital else p.analog_filter_poles,
+                transition_hz=p.digital_transition_fraction * sw_hz if digital else 0.0,
+                analog_cutoff_hz=p.analog_filter_cutoff_fraction * sw_hz,
+                min_short_fwhm_hz=min(p.h2_fwhm_bounds_hz[0], p.broad_fwhm_bounds_hz[0]),
+            )
+
+        prob = Problem(plan(n_points), data[rows, :n_points], weight, active[rows])
+        whole = Problem(plan(n_total), data[rows], np.zeros((rows.size, n_total)), active[rows])
         with np.errstate(all="ignore"):
             th, cf, hold, conv = _fit_batch(prob, p, sw_hz, n_fit[rows])
+            if not digital and p.echo == "none":
+                dropped = _drop_ringdown(
+                    prob,
+                    whole,
+                    p,
+                    sw_hz,
+                    sigma[rows],
+                    start[rows],
+                    n_fit[rows],
+                    (th, cf, hold, conv),
+                )
+                for j in np.flatnonzero(dropped):
+                    flags[rows[j]].append("ringdown_points_dropped")
+                start[rows] += dropped
+                n_fit[rows] -= dropped
+                prob = attrs.evolve(
+                    prob,
+                    weight=np.where(
+                        np.arange(n_points)[None, :] >= start[rows, None], prob.weight, 0.0
+                    ),
+                )
             cv, chi2, dof = covariance(prob, th, cf, ~hold)
+            sigma[rows], tail_points[rows] = residual_noise_sigma(
+                whole, th, cf, sigma[rows], start[rows], tail_points[rows]
+            )
         theta[rows], coef[rows], cov[rows], held[rows] = th, cf, cv, hold
         red[rows] = np.where(dof > 0, chi2 / np.maximum(dof, 1), np.nan)
         estimated = np.concatenate([~hold, active[rows], np.ones((rows.size, 2), bool)], 1)
@@ -679,4 +823,5 @@ FLAGS = (
     "distances_unconstrained",
     "h2_beyond_band",
     "model_mismatch",
+    "ringdown_points_dropped",
 )
