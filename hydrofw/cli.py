@@ -61,7 +61,13 @@ def _cmd_read(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from .pipeline import run
 
-    summary = run(args.campaign, store=args.store, report=args.report, executor=args.executor)
+    summary = run(
+        args.campaign,
+        store=args.store,
+        report=args.report,
+        executor=args.executor,
+        incremental=not args.full,
+    )
     for path, why in summary["failed"]:
         print(f"hydrofw: failed: {path}: {why}", file=sys.stderr)
     for failure in summary.get("plugin_failures", []):
@@ -86,6 +92,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if _verbosity(args) >= 0:
         added = ", ".join(f"{k}: {v}" for k, v in sorted(summary["rows_added"].items())) or "none"
         print(f"datasets: {summary['datasets']}  rows added: {added}")
+        if "cells_analysed" in summary:
+            print(cells_line(summary))
         for key in ("results", "report_files") if _verbosity(args) > 0 else ("results",):
             if key in summary:
                 print(f"{key}: {summary[key]}")
@@ -94,6 +102,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if summary.get("plugin_failures"):
         return EXIT_DATA
     return EXIT_DATA if summary["failed"] and args.strict else EXIT_OK
+
+
+def cells_line(summary: dict[str, Any]) -> str:
+    """Which cells a campaign plugin analysed and which it took unchanged from the last run."""
+    analysed, reused = summary.get("cells_analysed", []), summary.get("cells_reused", [])
+    return (
+        f"cells analysed: {len(analysed)} ({', '.join(analysed) or 'none'})  "
+        f"reused from the previous run: {len(reused)} ({', '.join(reused) or 'none'})"
+    )
 
 
 def summary_line(summary: dict[str, Any]) -> str:
@@ -275,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=["local", "dask"], default="local")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--strict", action="store_true", help="exit 1 when any dataset failed")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="read every dataset and analyse every cell again (default: only what changed)",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("export", help="export a stored table", parents=[v])

@@ -222,7 +222,9 @@ def run(
     """Ingest ``campaign_dir/raw`` into the store, then run the campaign plugins.
 
     ``incremental``: datasets already ingested into this store, unchanged (same path, reader
-    and files), are not read again; ``False`` reads every dataset (rows stay idempotent).
+    and files), are not read again, and campaign plugins may take the results of unchanged
+    cells from the previous run (``summary["incremental"]``); ``False`` reads every dataset
+    (rows stay idempotent) and analyses every cell.
     ``ready(path) -> (ok, why)``: datasets not ready (still being written, for ``hydrofw watch``)
     are listed as skipped with ``"not ready: <why>"`` and left for a later run.
 
@@ -266,6 +268,7 @@ def run(
         "rows_added": added,
         "datasets_read": len(todo),
         "datasets_reused": len(reused),
+        "incremental": incremental,
         "skipped": [(str(p), why) for p, why in skipped],
         "failed": [(str(p), why) for p, why in failed],
         "notes": notes,
@@ -279,6 +282,7 @@ def run(
             | {"skipped": len(skipped), "failed": len(failed)},
             datasets_read=sorted(str(d.path) for d in todo),
             datasets_reused=len(reused),
+            incremental=incremental,
         )
         registry.call_hook(
             "hydrofw_campaign_ingested",

@@ -382,8 +382,8 @@ class Store:
                 return True
         return False
 
-    def _read(self, name: str, parts: list[Path]) -> pa.Table:
-        tables = [_read_part(p, name) for p in parts]
+    def _read(self, name: str, parts: list[Path], where: ds.Expression | None = None) -> pa.Table:
+        tables = [_read_part(p, name, where) for p in parts]
         if not tables:
             return empty(name)
         try:
@@ -394,19 +394,39 @@ class Store:
         return table.filter(first)
 
     def table(
-        self, name: str, columns: list[str] | None = None, *, run: str | None = None
+        self,
+        name: str,
+        columns: list[str] | None = None,
+        *,
+        run: str | None = None,
+        where: ds.Expression | None = None,
     ) -> pa.Table:
         """A whole table: raw rows and the latest run's rows, or only run ``run``'s (older
-        schema versions migrated, duplicates dropped)."""
+        schema versions migrated, duplicates dropped). ``where`` (a ``pyarrow.compute``
+        expression, e.g. ``pc.field("cell") == "N1"``) keeps only matching rows, part by part,
+        so that only those are ever in memory."""
         if name not in schema_names():
             raise StoreError(f"{self.root}: unknown table {name!r}")
-        table = self._read(name, self.parts(name, run=run))
+        table = self._read(name, self.parts(name, run=run), where)
         if columns:
             missing = [c for c in columns if c not in table.column_names]
             if missing:
                 raise StoreError(f"{self.root}: table {name!r} has no column(s) {missing}")
             table = table.select(columns)
         return table
+
+    def raw_columns(self, name: str, columns: list[str]) -> pa.Table:
+        """Only ``columns`` of every raw row of ``name``, read part by part without the other
+        columns (an index of a large table: ids and paths, never its arrays)."""
+        out = []
+        for part in self.raw_parts(name):
+            try:
+                out.append(pq.read_table(part, columns=columns))
+            except _PART_ERRORS as exc:
+                raise StoreError(f"{part}: unreadable store part ({exc})") from None
+        if not out:
+            return get_schema(name).arrow.empty_table().select(columns)
+        return pa.concat_tables(out, promote_options="default")
 
     def dataset(self, name: str, *, run: str | None = None) -> ds.Dataset:
         """A lazy ``pyarrow.dataset`` over the table's parts (all must be the current version;
@@ -478,13 +498,32 @@ class StoreRun:
         """Raw tables and the tables this run wrote."""
         return sorted(set(self.store.raw_tables()) | set(self.store.tables(run=self.id)))
 
-    def table(self, name: str, columns: list[str] | None = None) -> pa.Table:
-        """Raw rows of ``name`` and the rows this run wrote."""
+    def table(
+        self,
+        name: str,
+        columns: list[str] | None = None,
+        *,
+        run: str | None = None,
+        where: ds.Expression | None = None,
+    ) -> pa.Table:
+        """Raw rows of ``name`` and the rows this run wrote; with ``run``, only the rows of that
+        (earlier) run, as :meth:`Store.table`. ``where`` filters part by part."""
+        if run is not None:
+            return self.store.table(name, columns, run=run, where=where)
         if name not in schema_names():
             raise StoreError(f"{self.root}: unknown table {name!r}")
         parts = self.store.raw_parts(name) + self.store._parts_in(self.path / name)
-        table = self.store._read(name, parts)
+        table = self.store._read(name, parts, where)
         return table.select(columns) if columns else table
+
+    def raw_columns(self, name: str, columns: list[str]) -> pa.Table:
+        """See :meth:`Store.raw_columns`."""
+        return self.store.raw_columns(name, columns)
+
+    def previous_record(self) -> dict[str, Any] | None:
+        """The record of the run this one follows (the latest committed one when it started),
+        None for a store's first run."""
+        return self.store.run_record(self.previous) if self.previous else None
 
     def ids(self, name: str) -> frozenset[str]:
         return self.store.ids(name)
@@ -592,10 +631,11 @@ def _check_fields(part: Path, schema: pa.Schema, name: str) -> None:
             )
 
 
-def _read_part(part: Path, name: str) -> pa.Table:
-    """One part, migrated and conformed; any failure is a StoreError naming the part."""
+def _read_part(part: Path, name: str, where: ds.Expression | None = None) -> pa.Table:
+    """One part (its rows matching ``where``), migrated and conformed; any failure is a
+    StoreError naming the part."""
     try:
-        t = pq.read_table(part)
+        t = pq.read_table(part, filters=where)
     except _PART_ERRORS as exc:
         raise StoreError(f"{part}: unreadable store part ({exc})") from None
     try:

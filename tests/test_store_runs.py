@@ -232,3 +232,25 @@ def test_four_writers_and_duckdb_polars_readers_at_once(tmp_path):
     assert len(store.runs()) == 4 and all(r["status"] == "committed" for r in store.runs())
     assert len(races) <= max(2, derived_polls // 4), races  # a race with a commit is rare
     print(f"reader polls: raw {polls}, derived {derived_polls}, retried after a race {len(races)}")
+
+
+def test_filtered_reads_and_the_previous_run(tmp_path):
+    """``where`` reads matching rows part by part, ``raw_columns`` reads an index of a raw
+    table, and a run reads the rows of the run it follows (per-cell reuse in campaigns)."""
+    import pyarrow.compute as pc
+
+    store = hydrofw.open_store(tmp_path)
+    for k in range(2):
+        store.write(hydrofw.to_table(batch(k, 16)))
+    index = store.raw_columns("spectrum", ["id", "cell"])
+    assert index.column_names == ["id", "cell"] and index.num_rows == 2 * ROWS_PER_BATCH
+    one = store.table("spectrum", where=pc.field("cell") == "DAC1")
+    assert one.num_rows == ROWS_PER_BATCH and set(one.column("cell").to_pylist()) == {"DAC1"}
+    first = _run(store, 0, range(2))
+    with store.run(generation=1) as run:
+        assert run.previous_record()["run_id"] == first
+        again = run.table("timeseries", run=first, where=pc.field("cell") == "DAC0")
+        assert set(_ids(again)) == derived_ids(range(1), 0)
+        assert run.table("timeseries").num_rows == 0  # nothing written by this run yet
+    with hydrofw.open_store(tmp_path / "new").run() as run:
+        assert run.previous_record() is None

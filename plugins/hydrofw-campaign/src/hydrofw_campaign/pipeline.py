@@ -32,7 +32,6 @@ tables are written to the store (content-derived ids).
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -58,6 +57,16 @@ from .config import (
 )
 from .copper import Sessions, Shielding, session_shieldings
 from .copper import to_table as shielding_table
+from .percell import (
+    CellRaw,
+    cell_fingerprints,
+    cell_of_source,
+    previous_rows,
+    raw_rows_by_cell,
+    relative_to_raw,
+    reusable_cells,
+    rows_of,
+)
 from .timeseries import SECONDS_PER_DAY
 
 __all__ = [
@@ -157,6 +166,9 @@ class CampaignResults:
     tables: dict[str, pa.Table] = attrs.field(factory=dict)
     notes: list[str] = attrs.field(factory=list)
     failures: list[dict[str, Any]] = attrs.field(factory=list)
+    #: cells of campaign.toml analysed by this run, and those whose rows an earlier run gave
+    cells_analysed: list[str] = attrs.field(factory=list)
+    cells_reused: list[str] = attrs.field(factory=list)
 
     def add(self, name: str, table: pa.Table | None) -> None:
         if table is None or table.num_rows == 0:
@@ -166,6 +178,13 @@ class CampaignResults:
                 [self.tables[name], conform(table, name)], promote_options="default"
             )
         self.tables[name] = table
+
+    def merge(self, other: CampaignResults) -> None:
+        """Add the tables, notes (each once) and failures of ``other``."""
+        for name, table in other.tables.items():
+            self.add(name, table)
+        self.notes.extend(n for n in other.notes if n not in self.notes)
+        self.failures.extend(other.failures)
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -400,25 +419,14 @@ def _epoch_s(column: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.fill_null(as_us.cast(pa.float64()), np.nan), dtype=float) / 1e6
 
 
-def _relative_to_raw(path: str | None, raw_dir: Path) -> str | None:
-    if not path:
-        return None
-    p = Path(path.split("!/")[0])
-    try:
-        return os.path.relpath(p.resolve(), raw_dir.resolve())
-    except ValueError:
-        return None
-
-
 def attach_campaign(table: pa.Table, config: CampaignConfig, path_column: str) -> pa.Table:
     """Set ``cell`` (by the cell's ``raw_folder``), ``campaign`` on rows read from ``raw/``."""
-    cells = []
-    for path, cell in zip(
-        table.column(path_column).to_pylist(), table.column("cell").to_pylist(), strict=True
-    ):
-        rel = _relative_to_raw(path, config.raw_dir)
-        found = config.cell_for_path(rel) if rel and not rel.startswith("..") else None
-        cells.append(found.id if found is not None else cell)
+    cells = [
+        cell_of_source(config, path, cell)
+        for path, cell in zip(
+            table.column(path_column).to_pylist(), table.column("cell").to_pylist(), strict=True
+        )
+    ]
     table = _set(table, "cell", pa.array(cells, pa.string()))
     return _set(table, "campaign", pa.array([config.campaign.campaign] * table.num_rows))
 
@@ -490,7 +498,7 @@ def classify(spectra: pa.Table, config: CampaignConfig) -> list[str | None]:
     return [
         config.classify(
             pulse_program=r["pulse_program"],
-            path=_relative_to_raw(r["source_path"], config.raw_dir),
+            path=relative_to_raw(r["source_path"], config.raw_dir),
             title=r["experiment"],
             nucleus=r["nucleus"],
         )
@@ -897,9 +905,10 @@ def _transport(results: CampaignResults, config: CampaignConfig, transport: pa.T
     results.add("tc", with_days(tc, config))
 
 
-def _raw_spectra(store: Store, config: CampaignConfig) -> pa.Table:
-    """The campaign's raw time-domain rows, cells attached and console facts applied."""
-    raw = store.table("spectrum")
+def _raw_spectra(store: Store, config: CampaignConfig, where: pc.Expression) -> pa.Table:
+    """The raw time-domain rows ``where`` selects (one cell's), cells attached and console
+    facts applied."""
+    raw = store.table("spectrum", where=where)
     raw = raw.filter(
         pc.and_(
             pc.equal(raw.column("domain"), "time"),
@@ -928,22 +937,72 @@ def _nmr(results: CampaignResults, config: CampaignConfig, raw: pa.Table) -> Non
 
 
 # ----------------------------------------------------------------------------- driver
-def run_pipeline(store: Store, campaign_dir: Path) -> CampaignResults:
-    """Run every stage on what the store holds for the campaign; write the results."""
+def _analyse_cell(
+    results: CampaignResults, store: Store, config: CampaignConfig, raw: CellRaw
+) -> dict[str, list[Any]]:
+    """Every per-cell stage on one cell's raw rows (read from the store now, one cell in memory
+    at a time); its tables go to ``results``. Returns the cell's notes and failures."""
+    part = CampaignResults()
+    where = rows_of(raw, "spectrum")
+    if where is not None:
+        spectra = _raw_spectra(store, config, where)
+        if spectra.num_rows:
+            _nmr(part, config, spectra)
+    where = rows_of(raw, "transport")
+    if where is not None:
+        transport = attach_campaign(store.table("transport", where=where), config, "source_path")
+        _transport(part, config, transport)
+    results.merge(part)
+    if raw.cell is not None:
+        results.cells_analysed.append(raw.cell)
+    return {"notes": part.notes, "failures": part.failures}
+
+
+def _reuse(
+    results: CampaignResults, store: Store, previous: Mapping[str, Any], cells: list[str]
+) -> None:
+    """The rows, notes and failures of ``cells`` from the ``previous`` run (unchanged cells)."""
+    for name, table in previous_rows(store, previous["run_id"], cells).items():
+        results.add(name, table)
+    before = previous.get("cell_results") or {}
+    for cell in cells:
+        results.merge(CampaignResults(
+            notes=list(before.get(cell, {}).get("notes", [])),
+            failures=list(before.get(cell, {}).get("failures", [])),
+        ))
+    results.cells_reused.extend(cells)
+
+
+def _per_cell_stages(
+    results: CampaignResults, store: Store, config: CampaignConfig, incremental: bool
+) -> dict[str, Any]:
+    """Analyse every cell whose inputs changed since the previous run, reuse the others' rows
+    (every cell analysed when ``incremental`` is off or the store keeps no runs); what to note
+    in the run record."""
+    cells = raw_rows_by_cell(store, config)
+    fingerprints = cell_fingerprints(config, cells)
+    keeps_runs = hasattr(store, "previous_record")
+    previous = store.previous_record() if incremental and keeps_runs else None
+    reused = reusable_cells(previous, fingerprints)
+    if previous is not None and reused:
+        _reuse(results, store, previous, reused)
+    outcome = {
+        raw.cell: _analyse_cell(results, store, config, raw)
+        for raw in cells
+        if raw.cell not in reused
+    }
+    before = (previous or {}).get("cell_results") or {}
+    return {
+        "cell_fingerprints": fingerprints,
+        "cells_analysed": results.cells_analysed,
+        "cells_reused": results.cells_reused,
+        "cell_results": {c: outcome.get(c, before.get(c)) for c in fingerprints},
+    }
+
+
+def _campaign_stages(results: CampaignResults, config: CampaignConfig) -> None:
+    """The stages over every cell's results: time series and ``campaign.kinetics``."""
     from .series import build_timeseries
-
-    config = load_campaign(campaign_dir)
-    results = CampaignResults()
-    results.notes.extend(validate_campaign(config))
-    _metadata(config, results)
-
-    if "spectrum" in store.tables():
-        raw = _raw_spectra(store, config)
-        if raw.num_rows:
-            _nmr(results, config, raw)
-    if "transport" in store.tables():
-        transport = attach_campaign(store.table("transport"), config, "source_path")
-        _transport(results, config, transport)
 
     series = build_timeseries(results.tables, config)
     results.add("timeseries", series)
@@ -952,13 +1011,27 @@ def run_pipeline(store: Store, campaign_dir: Path) -> CampaignResults:
         results.add(
             "kinetics", _run_step(results, "campaign.kinetics", series, params, group_by="cell")
         )
+
+
+def run_pipeline(store: Store, campaign_dir: Path, *, incremental: bool = True) -> CampaignResults:
+    """Run every stage on what the store holds for the campaign; write the results.
+
+    Cells are analysed one at a time from their own raw rows; with ``incremental`` (and a store
+    run that follows a committed one), a cell whose fingerprint did not change takes its rows
+    from the previous run instead (:mod:`hydrofw_campaign.percell`)."""
+    config = load_campaign(campaign_dir)
+    results = CampaignResults()
+    results.notes.extend(validate_campaign(config))
+    _metadata(config, results)
+    cells = _per_cell_stages(results, store, config, incremental)
+    _campaign_stages(results, config)
     if hasattr(store, "note"):  # a recorded run of the store: keep what every step ran with
         steps = dict.fromkeys([*STEP_DEFAULTS, *config.pipeline.params])
         store.note(parameters={
             "campaign": {s: _static_params(config, s, None) for s in steps},
             "cells": {c.id: {s: _static_params(config, s, c.id) for s in c.params}
                       for c in config.cells if c.params},
-        })
+        }, **cells)
     for name, table in results.tables.items():
         store.write(table, name)
     return results

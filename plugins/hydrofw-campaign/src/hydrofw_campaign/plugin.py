@@ -47,8 +47,10 @@ def hydrofw_campaign_ingested(
         if _no_description(campaign_dir) not in notes:
             notes.append(_no_description(campaign_dir))
         return
-    results = run_pipeline(store, campaign_dir)
+    results = run_pipeline(store, campaign_dir, incremental=summary.get("incremental", True))
     summary["results"] = count_rows(results.tables)
+    summary["cells_analysed"] = results.cells_analysed
+    summary["cells_reused"] = results.cells_reused
     summary["step_failures"] = results.failures
     notes.extend(n for n in results.notes if n not in notes)
     from .reportjob import campaign_report

@@ -1,0 +1,178 @@
+"""Per-cell work of the campaign pipeline: which raw rows belong to which cell, a fingerprint of
+everything a cell's analysis depends on, and the rows of an earlier run to reuse.
+
+Every analysis step of :mod:`hydrofw_campaign.pipeline` works within one cell (the Cu shielding
+of a session, the calibration ``before_synthesis`` of ``nmr.quantify``, the T1 of
+``nmr.diffusion``: all from the same cell), so a cell is analysed from its own raw rows alone, one
+cell in memory at a time. A cell's *fingerprint* is the SHA-256 of
+
+- the sorted ``id`` of its raw rows in every raw table (``spectrum``, ``transport``);
+- the parsed campaign.toml with the other cells left out (the campaign-wide tables, the cell's
+  own table, its pressure CSV as read, the campaign folder), so that editing one cell changes
+  only its fingerprint and editing a campaign-wide setting changes every one;
+- the versions of hydrofw and of every installed plugin.
+
+A run notes the fingerprints in its record (``cell_fingerprints``); the next run takes the rows
+of a cell whose fingerprint did not change from that run's derived tables instead of analysing
+it again (content-derived ids: the same rows a new analysis gives). Campaign-level tables
+(:data:`CAMPAIGN_TABLES`) and raw rows of no known cell are made anew every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hydrofw.registry import get_registry
+
+from .config import CampaignConfig
+
+__all__ = [
+    "CAMPAIGN_TABLES",
+    "RAW_TABLES",
+    "CellRaw",
+    "relative_to_raw",
+    "cell_of_source",
+    "raw_rows_by_cell",
+    "rows_of",
+    "cell_fingerprints",
+    "reusable_cells",
+    "previous_rows",
+]
+
+#: raw (ingested) tables whose rows belong to cells
+RAW_TABLES = ("spectrum", "transport")
+#: derived tables made for the whole campaign: never taken from an earlier run
+CAMPAIGN_TABLES = frozenset({"campaign", "cell", "timeseries", "kinetics"})
+#: the columns read to map raw rows to cells (never a row's arrays)
+_INDEX_COLUMNS = ["id", "source_path", "cell"]
+
+
+@attrs.frozen
+class CellRaw:
+    """The raw rows of one cell (``cell`` None: rows of no cell of campaign.toml): their ids
+    per raw table."""
+
+    cell: str | None
+    ids: Mapping[str, tuple[str, ...]]
+
+    @property
+    def known(self) -> bool:
+        """Whether campaign.toml describes the cell (only those are fingerprinted and reused)."""
+        return self.cell is not None
+
+
+def relative_to_raw(path: str | None, raw_dir: Path) -> str | None:
+    """``path`` (a row's ``source_path``, maybe ``archive.zip!/member``) relative to ``raw/``;
+    None without a path or on another drive."""
+    if not path:
+        return None
+    p = Path(path.split("!/")[0])
+    try:
+        return os.path.relpath(p.resolve(), raw_dir.resolve())
+    except ValueError:
+        return None
+
+
+def cell_of_source(config: CampaignConfig, path: str | None, own: str | None) -> str | None:
+    """The cell of a raw row: the cell whose ``raw_folder`` holds its ``source_path``, else the
+    cell the reader gave it (``own``)."""
+    rel = relative_to_raw(path, config.raw_dir)
+    found = config.cell_for_path(rel) if rel and not rel.startswith("..") else None
+    return found.id if found is not None else own
+
+
+def _cells_of(config: CampaignConfig, index: pa.Table) -> list[str | None]:
+    """The cell of every row of ``index`` (columns ``source_path`` and ``cell``), each distinct
+    (path, reader cell) pair resolved once."""
+    pairs = list(zip(index.column("source_path").to_pylist(), index.column("cell").to_pylist(),
+                     strict=True))
+    known = {c.id for c in config.cells}
+    found = {pair: cell_of_source(config, *pair) for pair in dict.fromkeys(pairs)}
+    return [c if c in known else None for c in (found[p] for p in pairs)]
+
+
+def raw_rows_by_cell(store: Any, config: CampaignConfig) -> list[CellRaw]:
+    """The raw rows of every cell (campaign.toml's order, rows of no known cell last), from
+    the ids, paths and reader cells of the raw tables alone."""
+    ids: dict[str | None, dict[str, list[str]]] = {c.id: {} for c in config.cells}
+    stored = set(store.tables())
+    for name in RAW_TABLES:
+        if name not in stored:
+            continue
+        index = store.raw_columns(name, _INDEX_COLUMNS)
+        for row_id, cell in zip(index.column("id").to_pylist(), _cells_of(config, index),
+                                strict=True):
+            ids.setdefault(cell, {}).setdefault(name, []).append(row_id)
+    return [
+        CellRaw(cell, {name: tuple(sorted(v)) for name, v in by_table.items()})
+        for cell, by_table in ids.items()
+        if by_table
+    ]
+
+
+def rows_of(raw: CellRaw, name: str) -> pc.Expression | None:
+    """The filter that reads a cell's rows of raw table ``name`` (None: it has none)."""
+    ids = raw.ids.get(name)
+    return pc.field("id").isin(pa.array(ids, pa.string())) if ids else None
+
+
+def _config_of_cell(config: CampaignConfig, cell: str) -> dict[str, Any]:
+    """campaign.toml as parsed, with every cell but ``cell`` left out (fields that only say
+    where a value was written, e.g. line numbers, are not part of it)."""
+    own = tuple(c for c in config.cells if c.id == cell)
+    return attrs.asdict(
+        attrs.evolve(config, cells=own), filter=lambda field, _value: field.eq is not False
+    )
+
+
+def _versions() -> dict[str, str | None]:
+    """The version of hydrofw and of every installed plugin, by name."""
+    return {p["name"]: p.get("version") for p in get_registry().describe()}
+
+
+def cell_fingerprints(config: CampaignConfig, cells: Sequence[CellRaw]) -> dict[str, str]:
+    """SHA-256 fingerprint of every known cell (see the module docstring)."""
+    versions = _versions()
+    out = {}
+    for raw in cells:
+        if raw.cell is None:
+            continue
+        content = {
+            "raw_ids": dict(sorted(raw.ids.items())),
+            "config": _config_of_cell(config, raw.cell),
+            "versions": versions,
+        }
+        text = json.dumps(content, sort_keys=True, default=str)
+        out[raw.cell] = hashlib.sha256(text.encode()).hexdigest()
+    return out
+
+
+def reusable_cells(
+    previous: Mapping[str, Any] | None, fingerprints: Mapping[str, str]
+) -> list[str]:
+    """The cells whose fingerprint equals the one the ``previous`` run record noted."""
+    if not previous or previous.get("status") != "committed":
+        return []
+    before = previous.get("cell_fingerprints") or {}
+    return [cell for cell, fp in fingerprints.items() if before.get(cell) == fp]
+
+
+def previous_rows(store: Any, run_id: str, cells: Sequence[str]) -> dict[str, pa.Table]:
+    """The rows of ``cells`` in every per-cell derived table of run ``run_id``."""
+    if not cells:
+        return {}
+    where = pc.field("cell").isin(pa.array(sorted(cells), pa.string()))
+    out = {}
+    for name in store.store.tables(run=run_id):
+        if name not in CAMPAIGN_TABLES:
+            out[name] = store.table(name, run=run_id, where=where)
+    return out
