@@ -127,20 +127,25 @@ def test_pake_distances_of_molecular_h2(campaign):
 
 
 def test_decomposition_separates_h2_from_the_hydride(campaign):
-    """Every 1H FID: the H2 fraction within 0.05 of the truth (mostly within 2 sigma) and, where
-    the H2 fraction is >= 5 % and the distances are constrained, r_n and r_nn within 0.02 A."""
+    """Every 1H FID whose band holds the H2 pattern: the H2 fraction within 0.05 of the truth
+    and, where the H2 fraction is >= 5 % and the distances are constrained, r_n and r_nn within
+    0.02 A; a FID whose filter cut most of it away reports no H2 amount."""
     rows = [r for r in campaign["store"].table("decomposition").to_pylist()
             if r["nucleus"] == "1H" and r["days_since_synthesis"] > 0]
     assert len(rows) >= 40
     dfrac, z, dist = [], [], []
     for r in rows:
         day = _truth_day(campaign["truth"], r["cell"], r["days_since_synthesis"])
+        if "h2_beyond_band" in (r["flags"] or []):  # the H2 amount is not measurable there
+            assert r["h2_fraction"] is None or np.isnan(r["h2_fraction"])
+            continue
         dfrac.append(r["h2_fraction"] - day["h2_fraction"])
         z.append(dfrac[-1] / r["h2_fraction_err"])
         constrained = "distances_unconstrained" not in (r["flags"] or [])
         if day["h2_fraction"] >= 0.05 and constrained and np.isfinite(r["r_n_angstrom"] or np.nan):
             dist += [abs(r["r_n_angstrom"] - day["r_n_angstrom"]),
                      abs(r["r_nn_angstrom"] - day["r_nn_angstrom"])]
+    assert len(dfrac) >= 30
     assert np.mean(np.abs(dfrac) <= 0.05) >= 0.9, np.round(dfrac, 3)
     assert len(dist) >= 20 and np.mean(np.asarray(dist) <= 0.02) >= 0.9, np.round(dist, 3)
 

@@ -130,6 +130,10 @@ def test_bruker_narrow_band_flags_h2_beyond_band() -> None:
     assert "h2_beyond_band" in out["flags"] and "h2_not_detected" in out["flags"]
     assert abs(out["snr_hydride"] - 300) < 3 * out["snr_hydride_err"]
     assert out["snr_hydride_err"] < 0.06 * 300
+    # the H2 amount is a guess of the filter model here: not reported, the metal hydride is
+    for name in ("h2_amplitude", "snr_h2", "snr_total", "h2_fraction", "h2_nn_weight"):
+        assert math.isnan(out[name]), name
+    assert out["snr_metal_hydride"] == pytest.approx(out["snr_hydride"], rel=0.02)
 
 
 def test_varian_aliasing() -> None:
