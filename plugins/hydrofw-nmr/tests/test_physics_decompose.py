@@ -191,7 +191,7 @@ def test_dead_time_is_left_out_and_extrapolated() -> None:
     found = hydrofw.process("nmr.decompose", table, components=("hydride", "broad")).to_pylist()
     for row in found:
         assert "ringdown_points_dropped" in row["flags"]
-        assert row["n_fitted_points"] == n - 3
+        assert n - 5 <= row["n_fitted_points"] <= n - 3  # the spikes pull the first fit too
         assert row["hydride_amplitude"] == pytest.approx(0.7, rel=0.02)
 
 

@@ -378,6 +378,8 @@ def _refine(
     free[keep, 4:6] = True
 
 
+#: the first fitted points of an analog FID checked for probe ring-down
+_RINGDOWN_WINDOW = 4
 #: the model's signal below this many noise sigmas counts as signal-free for the noise estimate
 _QUIET_SIGMAS = 0.5
 
@@ -438,24 +440,29 @@ def _drop_ringdown(
     n_fit: np.ndarray,
     fit: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """Leave out the first fitted point of a row while it sits more than ``ringdown_sigmas``
-    noise sigmas off the fit (probe ring-down after the dead time, which no line shape
-    describes and which would pull the t = 0 extrapolation), refitting that row each time, at
-    most ``ringdown_max_points`` points. ``fit`` (theta, coef, held, converged) is updated in
-    place; returns the points dropped per row."""
+    """Leave out the first fitted points of a row, through the last of the first
+    ``_RINGDOWN_WINDOW`` that sits more than ``ringdown_sigmas`` noise sigmas off the fit (probe
+    ring-down after the dead time, smeared over a few points by the receiver filter; no line
+    shape describes it and it pulls the t = 0 extrapolation and the line's frequency), refitting
+    the row each time, at most ``ringdown_max_points`` points in all. ``fit`` (theta, coef,
+    held, converged) is updated in place; returns the points dropped per row."""
     theta, coef, held, converged = fit
     dropped = np.zeros(len(start), int)
     first = np.asarray(start, int).copy()
-    for _ in range(p.ringdown_max_points):
+    window = np.arange(_RINGDOWN_WINDOW)
+    while True:
         _, resid = _model_and_residual(whole, theta, coef)
-        at_first = np.abs(resid[np.arange(len(first)), np.minimum(first, resid.shape[1] - 1)])
-        ringing = (at_first > p.ringdown_sigmas * sigma) & (n_fit - dropped > p.min_points)
+        idx = np.minimum(first[:, None] + window[None, :], resid.shape[1] - 1)
+        off = np.abs(np.take_along_axis(resid, idx, axis=1)) > p.ringdown_sigmas * sigma[:, None]
+        last = np.where(off.any(axis=1), _RINGDOWN_WINDOW - 1 - np.argmax(off[:, ::-1], axis=1), -1)
+        step = np.minimum(last + 1, p.ringdown_max_points - dropped)
+        ringing = (step > 0) & (n_fit - dropped - step >= p.min_points)
         ringing &= np.all(np.isfinite(coef), axis=1)
         if not ringing.any():
             break
         rows = np.flatnonzero(ringing)
-        first[rows] += 1
-        dropped[rows] += 1
+        first[rows] += step[rows]
+        dropped[rows] += step[rows]
         sub = prob.rows(rows)
         keep = np.arange(sub.data.shape[1])[None, :] >= first[rows, None]
         sub = attrs.evolve(sub, weight=np.where(keep, sub.weight, 0.0))
