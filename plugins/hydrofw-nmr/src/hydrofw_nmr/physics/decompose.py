@@ -64,6 +64,8 @@ _OPTIONAL = ("h2", "broad")
 _GRID_WIDTHS = 10
 _GRID_DISTANCES = 7
 _MAX_REL_DISTANCE_ERR = 0.05
+#: a fitted distance closer than this (or 2 errors) to its search bound is not constrained
+_BOUND_MARGIN_ANGSTROM = 0.002
 
 
 def _pair(value: Any) -> tuple[float, float]:
@@ -772,10 +774,18 @@ def _row(
         flags.append("broad_not_detected")
     distances_ok = detected_h2 and not held[4]
     if distances_ok:
-        for r_idx, a_idx in ((4, 1), (5, 2)):
+        bounds = (p.r_n_bounds_angstrom, p.r_nn_bounds_angstrom)
+        for (r_idx, a_idx), (lo, hi) in zip(((4, 1), (5, 2)), bounds, strict=True):
             a, a_err = cf[a_idx], _err(amp_cov[a_idx, a_idx])
             r, r_err = th[r_idx], named_err[NONLINEAR[r_idx]]
-            if not (a > p.detect_sigma * a_err and r_err < _MAX_REL_DISTANCE_ERR * r):
+            # a distance pinned at its search bound has no error (seen on a 250 kHz analog
+            # window: r_n = 0.85 +- 0.04 A against 0.78 A)
+            margin = max(2.0 * r_err, _BOUND_MARGIN_ANGSTROM)
+            if not (
+                a > p.detect_sigma * a_err
+                and r_err < _MAX_REL_DISTANCE_ERR * r
+                and lo + margin < r < hi - margin
+            ):
                 distances_ok = False
     if has_h2 and np.isfinite(cf[0]) and not distances_ok:
         flags.append("distances_unconstrained")
