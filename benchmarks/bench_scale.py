@@ -6,16 +6,19 @@ A campaign at scale N holds the raw data of N example campaigns (seeds 1..N, eac
 process (wall time, and its peak resident memory from ``getrusage``):
 
 - ``full``: the first run into an empty store;
-- ``nothing new``: the same command again (incremental: no dataset is read);
-- ``one new session``: one session folder of another seed added, then run.
+- ``nothing new``: the same command again (incremental: no dataset is read, no cell analysed);
+- ``one new session``: one session folder of another seed added to cell ``<first cell>_s1``,
+  then run (that cell is analysed again, every other one reused).
 
 Without ``--analysis`` the campaign has no campaign.toml, so `hydrofw run` ingests and records
-its run only (the store and ingest path); with it, the campaign.toml of seed 1 is used, which
-describes the cells of seed 1 only (the other cells are ingested but not analysed).
+its run only (the store and ingest path); with it, a campaign.toml describes every copied cell:
+the cells of each seed's own campaign.toml under their ``_s<seed>`` names (pressure CSVs
+copied alike), the campaign-wide tables of seed 1, so every cell of every seed is analysed.
+``--small`` uses the small example (fewer sessions per cell) as the 1x campaign.
 
     python benchmarks/bench_scale.py                 # scales 1, 10, 100
     python benchmarks/bench_scale.py --quick         # scales 1, 3
-    python benchmarks/bench_scale.py --scales 1 10
+    python benchmarks/bench_scale.py --analysis --small --scales 1 3 10
 
 Prints one line per measurement (``wall s``: the whole process; ``run s``: the command after
 Python imports and plugin loading, a fixed cost of seconds) and the growth exponent b of
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,33 +70,56 @@ _CHILD = (
 )
 
 
-def _example(cache: Path, seed: int) -> Path:
-    where = cache / f"seed{seed}"
+def _example(cache: Path, seed: int, small: bool) -> Path:
+    where = cache / f"{'small' if small else 'full'}-seed{seed}"
     if not where.exists():
-        subprocess.run(
-            [sys.executable, "-m", "hydrofw.cli", "example", str(where), "--seed", str(seed)],
-            check=True,
-            capture_output=True,
-        )
+        from hydrofw_campaign.example import write_example_campaign
+
+        write_example_campaign(where, seed=seed, small=small)
     return where
 
 
-def _campaign(root: Path, cache: Path, scale: int, analysis: bool) -> None:
+#: campaign.toml split before each ``[[cells]]`` table and before ``[experiments]``
+_BLOCKS = re.compile(r"(?m)^(?=\[\[cells\]\]$|\[experiments\]$)")
+
+
+def _cells_of_seed(toml: str, seed: int) -> str:
+    """The ``[[cells]]`` tables of one seed's campaign.toml, cells and pressure CSVs renamed
+    ``<name>_s<seed>`` (the cell's raw folder, by default its id, is copied under that name)."""
+    cells = [b for b in _BLOCKS.split(toml) if b.startswith("[[cells]]")]
+    text = "".join(cells)
+    text = re.sub(r'(?m)^id = "([^"]+)"', rf'id = "\1_s{seed}"', text)
+    return re.sub(r'pressure/([^"/]+)\.csv"', rf'pressure/\1_s{seed}.csv"', text)
+
+
+def _campaign_toml(root: Path, cache: Path, scale: int, small: bool) -> None:
+    """campaign.toml of every seed's cells (campaign-wide tables of seed 1) and their CSVs."""
+    blocks = _BLOCKS.split((_example(cache, 1, small) / "campaign.toml").read_text())
+    head = blocks[0]
+    tail = "".join(b for b in blocks if not b.startswith("[[cells]]"))[len(head):]
+    cells = []
+    (root / "pressure").mkdir()
+    for seed in range(1, scale + 1):
+        example = _example(cache, seed, small)
+        cells.append(_cells_of_seed((example / "campaign.toml").read_text(), seed))
+        for csv in (example / "pressure").glob("*.csv"):
+            shutil.copy(csv, root / "pressure" / f"{csv.stem}_s{seed}.csv")
+    (root / "campaign.toml").write_text(head + "".join(cells) + tail)
+
+
+def _campaign(root: Path, cache: Path, scale: int, analysis: bool, small: bool) -> None:
     raw = root / "raw"
     raw.mkdir(parents=True)
     for seed in range(1, scale + 1):
-        src = _example(cache, seed) / "raw"
+        src = _example(cache, seed, small) / "raw"
         for cell in sorted(src.iterdir()):
             shutil.copytree(cell, raw / f"{cell.name}_s{seed}")
     if analysis:
-        shutil.copy(_example(cache, 1) / "campaign.toml", root / "campaign.toml")
-        shutil.copytree(_example(cache, 1) / "pressure", root / "pressure")
-        for cell in (_example(cache, 1) / "raw").iterdir():  # seed 1 under its own names
-            shutil.copytree(cell, raw / cell.name)
+        _campaign_toml(root, cache, scale, small)
 
 
-def _new_session(root: Path, cache: Path, seed: int) -> None:
-    src = _example(cache, seed) / "raw"
+def _new_session(root: Path, cache: Path, seed: int, small: bool) -> None:
+    src = _example(cache, seed, small) / "raw"
     cell = sorted(p for p in src.iterdir() if p.is_dir())[0]
     session = sorted(p for p in cell.iterdir())[-1]
     dest = root / "raw" / f"{cell.name}_s1" / f"{session.name}_new{seed}"
@@ -103,7 +130,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--scales", type=int, nargs="*")
-    ap.add_argument("--analysis", action="store_true", help="with seed 1's campaign.toml")
+    ap.add_argument(
+        "--analysis", action="store_true", help="with a campaign.toml describing every cell"
+    )
+    ap.add_argument("--small", action="store_true", help="the small example as the 1x campaign")
     ap.add_argument("--cache", help="folder for the generated examples (kept between runs)")
     args = ap.parse_args()
     scales = args.scales or ([1, 3] if args.quick else [1, 10, 100])
@@ -115,11 +145,11 @@ def main() -> None:
     for scale in scales:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp) / "campaign"
-            _campaign(root, cache, scale, args.analysis)
+            _campaign(root, cache, scale, args.analysis, args.small)
             n = sum(1 for cell in (root / "raw").iterdir() for _ in cell.iterdir())
             for label in ("full", "nothing new", "one new session"):
                 if label == "one new session":
-                    _new_session(root, cache, scale + 1)
+                    _new_session(root, cache, scale + 1, args.small)
                 wall, inside, peak = _hydrofw("run", str(root))
                 results.setdefault(label, {})[scale] = inside
                 print(f"{scale:>5} {n:>8} {label:<16} {wall:>8.2f} {inside:>8.2f} {peak:>9.0f}",
