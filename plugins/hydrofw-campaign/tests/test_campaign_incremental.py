@@ -149,3 +149,20 @@ def test_a_campaign_wide_parameter_reanalyses_every_cell(campaign):
           "0.5\n\n[kinetics]\n")
     summary = hydrofw.run(campaign)
     assert summary["cells_analysed"] == list(CELLS) and summary["cells_reused"] == []
+
+
+def test_an_edit_of_analysis_code_changes_every_fingerprint(first, monkeypatch):
+    """A plugin's source edited without a new version (an editable install) is not reused."""
+    from hydrofw_campaign import percell
+    from hydrofw_campaign.config import load_campaign
+
+    config = load_campaign(first["root"])
+    cells = percell.raw_rows_by_cell(hydrofw.open_store(first["root"] / "store"), config)
+    before = percell.cell_fingerprints(config, cells)
+    assert set(before) == set(CELLS)
+    real = percell._package_digest
+    monkeypatch.setattr(
+        percell, "_package_digest", lambda name: "edited" if name == "hydrofw_nmr" else real(name)
+    )
+    after = percell.cell_fingerprints(config, cells)
+    assert all(after[c] != before[c] for c in CELLS)

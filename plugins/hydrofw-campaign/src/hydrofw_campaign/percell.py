@@ -10,7 +10,9 @@ cell in memory at a time. A cell's *fingerprint* is the SHA-256 of
 - the parsed campaign.toml with the other cells left out (the campaign-wide tables, the cell's
   own table, its pressure CSV as read, the campaign folder), so that editing one cell changes
   only its fingerprint and editing a campaign-wide setting changes every one;
-- the versions of hydrofw and of every installed plugin.
+- the versions of hydrofw and of every installed plugin, and a digest of the source files of
+  hydrofw, of this plugin and of every package providing a processor (an edit of an
+  editable install changes it without a new version).
 
 A run notes the fingerprints in its record (``cell_fingerprints``); the next run takes the rows
 of a cell whose fingerprint did not change from that run's derived tables instead of analysing
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -134,9 +137,33 @@ def _config_of_cell(config: CampaignConfig, cell: str) -> dict[str, Any]:
     )
 
 
-def _versions() -> dict[str, str | None]:
-    """The version of hydrofw and of every installed plugin, by name."""
-    return {p["name"]: p.get("version") for p in get_registry().describe()}
+def _package_digest(package: str) -> str | None:
+    """SHA-256 of the relative names and bytes of a package's ``.py`` files (None when it is
+    not a package of files): an edit of an installed plugin's code that kept its version (an
+    editable install in development) still changes every fingerprint."""
+    module = sys.modules.get(package)
+    where = getattr(module, "__file__", None)
+    if where is None:
+        return None
+    root = Path(where).parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, Any]:
+    """The version of hydrofw and of every installed plugin by name, and the source digest of
+    hydrofw, this plugin and every package whose processors the analysis may call."""
+    registry = get_registry()
+    packages = {"hydrofw", __name__.split(".")[0]} | {
+        str(getattr(proc.process, "__module__", "")).split(".")[0]
+        for proc in registry.processors.values()
+    }
+    return {
+        "plugins": {p["name"]: p.get("version") for p in registry.describe()},
+        "sources": {name: _package_digest(name) for name in sorted(packages) if name},
+    }
 
 
 def cell_fingerprints(config: CampaignConfig, cells: Sequence[CellRaw]) -> dict[str, str]:
