@@ -312,6 +312,11 @@ def _distance_grid(prob: Problem, theta: np.ndarray, p: DecomposeParams) -> np.n
     return out
 
 
+def _at_bound(r: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    """Distances within ``_BOUND_MARGIN_ANGSTROM`` of either search bound."""
+    return (r < bounds[0] + _BOUND_MARGIN_ANGSTROM) | (r > bounds[1] - _BOUND_MARGIN_ANGSTROM)
+
+
 def _fit_batch(
     prob: Problem, p: DecomposeParams, sw_hz: float, n_fit: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -337,6 +342,20 @@ def _fit_batch(
     free[negative, 3] = False
     theta[negative, 3] = p.broad_fwhm_hz
     _refine(prob, p, theta, coef, converged, free, lower, upper, np.flatnonzero(negative))
+    # distances pinned at a search bound are a wrong basin (the H2 amplitudes with them: an H2
+    # fraction of 0.005 against 0.5 on a 250 kHz analog window): hold them at the nominal pair
+    pinned = free[:, 4] & (
+        _at_bound(theta[:, 4], p.r_n_bounds_angstrom)
+        | _at_bound(theta[:, 5], p.r_nn_bounds_angstrom)
+    )
+    if pinned.any():
+        rows = np.flatnonzero(pinned)
+        free[rows, 4:6] = False
+        theta[rows, 4:6] = p.nominal_distances_angstrom
+        again = levenberg_marquardt(
+            prob.rows(rows), theta[rows], free[rows], lower[rows], upper[rows], max_iter=p.max_iter
+        )
+        theta[rows], coef[rows], converged[rows] = again.theta, again.coef, again.converged
     theta[:, 6] = pi_wrap(theta[:, 6])
     return theta, coef, ~free, converged
 
@@ -382,6 +401,8 @@ def _refine(
 
 #: the first fitted points of an analog FID checked for probe ring-down
 _RINGDOWN_WINDOW = 4
+#: a point is ring-down only when it is off the fit by more than this share of the signal too
+_RINGDOWN_SIGNAL_FRACTION = 0.05
 #: the model's signal below this many noise sigmas counts as signal-free for the noise estimate
 _QUIET_SIGMAS = 0.5
 
@@ -443,7 +464,8 @@ def _drop_ringdown(
     fit: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """Leave out the first fitted points of a row, through the last of the first
-    ``_RINGDOWN_WINDOW`` that sits more than ``ringdown_sigmas`` noise sigmas off the fit (probe
+    ``_RINGDOWN_WINDOW`` that sits more than ``ringdown_sigmas`` noise sigmas and 5 % of the
+    fitted signal off the fit (probe
     ring-down after the dead time, smeared over a few points by the receiver filter; no line
     shape describes it and it pulls the t = 0 extrapolation and the line's frequency), refitting
     the row each time, at most ``ringdown_max_points`` points in all. ``fit`` (theta, coef,
@@ -453,9 +475,15 @@ def _drop_ringdown(
     first = np.asarray(start, int).copy()
     window = np.arange(_RINGDOWN_WINDOW)
     while True:
-        _, resid = _model_and_residual(whole, theta, coef)
+        signal, resid = _model_and_residual(whole, theta, coef)
         idx = np.minimum(first[:, None] + window[None, :], resid.shape[1] - 1)
-        off = np.abs(np.take_along_axis(resid, idx, axis=1)) > p.ringdown_sigmas * sigma[:, None]
+        # ring-down is a fixed few sigmas whatever the signal; a misfit of a strong line (H2 at
+        # SNR 300 in the first points of a narrow analog window) grows with it and is kept
+        limit = np.maximum(
+            p.ringdown_sigmas * sigma[:, None],
+            _RINGDOWN_SIGNAL_FRACTION * np.abs(np.take_along_axis(signal, idx, axis=1)),
+        )
+        off = np.abs(np.take_along_axis(resid, idx, axis=1)) > limit
         last = np.where(off.any(axis=1), _RINGDOWN_WINDOW - 1 - np.argmax(off[:, ::-1], axis=1), -1)
         step = np.minimum(last + 1, p.ringdown_max_points - dropped)
         ringing = (step > 0) & (n_fit - dropped - step >= p.min_points)
