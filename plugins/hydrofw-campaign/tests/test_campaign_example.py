@@ -518,3 +518,24 @@ def test_varian_echo_is_sampled_from_its_top() -> None:
     assert hahn.truth["first_point_time_s"] == 0.0 and "ringdown_sigma" not in hahn.truth
     fid = b.h_fid()
     assert fid.truth["first_point_time_s"] == 3.5e-6 and fid.truth["ringdown_sigma"] == 8.0
+
+
+def test_a_subset_of_cells_is_written_exactly_as_in_the_whole_campaign(tmp_path) -> None:
+    from hydrofw.errors import HydrofwError
+
+    part = write_example_campaign(tmp_path / "part", seed=3, small=True, cells=("N4", "T1"))
+    whole = write_example_campaign(tmp_path / "whole", seed=3, small=True)
+    assert sorted(p.name for p in (part / "raw").iterdir()) == ["N4", "T1"]
+    truth = json.loads((part / "ground_truth.json").read_text())
+    assert sorted(truth["cells"]) == ["N4", "T1"]
+    toml = (part / "campaign.toml").read_text()
+    assert 'id = "N4"' in toml and 'id = "N1"' not in toml
+
+    def files(folder: Path) -> dict[str, bytes]:
+        found = (f for f in folder.rglob("*") if f.is_file())
+        return {str(f.relative_to(folder)): f.read_bytes() for f in found}
+
+    assert files(part / "raw" / "N4") == files(whole / "raw" / "N4")
+    assert len(files(part / "raw" / "N4")) > 20
+    with pytest.raises(HydrofwError, match="no cell"):
+        write_example_campaign(tmp_path / "bad", seed=3, cells=("N9",))

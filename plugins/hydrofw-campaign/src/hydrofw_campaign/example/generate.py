@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -323,7 +324,11 @@ def _attrs_dict(obj: Any) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- entry point
 def write_example_campaign(
-    directory: str | Path, seed: int = DEFAULT_SEED, *, small: bool = False
+    directory: str | Path,
+    seed: int = DEFAULT_SEED,
+    *,
+    small: bool = False,
+    cells: Sequence[str] | None = None,
 ) -> Path:
     """Write the example campaign into ``directory`` and return the directory.
 
@@ -331,6 +336,8 @@ def write_example_campaign(
     hold the example of the same seed and variant (rewritten identically; a store or report
     beside it is kept); anything else is refused, so no file of a user's is overwritten or mixed
     in. ``small=True`` writes fewer sessions (for validation runs over many seeds).
+    ``cells``: write only these cells (ids such as ``"N4"``, ``"T1"``), each exactly as in the
+    whole campaign of that seed (for quick tests and benchmarks).
     """
     root = Path(directory)
     variant = "small" if small else "full"
@@ -339,15 +346,23 @@ def write_example_campaign(
     transport_days = SMALL_TRANSPORT_DAYS if small else TRANSPORT_DAYS
     root.mkdir(parents=True, exist_ok=True)
     seeds = np.random.SeedSequence(seed).spawn(10)
-    nmr = nmr_cells(np.random.default_rng(seeds[0]))
-    transport = transport_cells(np.random.default_rng(seeds[1]))
-    cells: dict[str, Any] = {}
-    for i, cell in enumerate(nmr):
-        cells[cell.cell] = _nmr_cell(root, cell, np.random.default_rng(seeds[2 + i]), nmr_days)
-    for i, tcell in enumerate(transport):
-        cells[tcell.cell] = _transport_cell(
-            root, tcell, np.random.default_rng(seeds[6 + i]), transport_days
-        )
+    all_nmr = nmr_cells(np.random.default_rng(seeds[0]))
+    all_transport = transport_cells(np.random.default_rng(seeds[1]))
+    wanted = {c.cell for c in (*all_nmr, *all_transport)} if cells is None else set(cells)
+    unknown = wanted - {c.cell for c in (*all_nmr, *all_transport)}
+    if unknown:
+        raise HydrofwError(f"the example has no cell {sorted(unknown)}")
+    truth_cells: dict[str, Any] = {}
+    for i, cell in enumerate(all_nmr):  # each cell keeps its own random stream
+        if cell.cell in wanted:
+            rng = np.random.default_rng(seeds[2 + i])
+            truth_cells[cell.cell] = _nmr_cell(root, cell, rng, nmr_days)
+    for i, tcell in enumerate(all_transport):
+        if tcell.cell in wanted:
+            rng = np.random.default_rng(seeds[6 + i])
+            truth_cells[tcell.cell] = _transport_cell(root, tcell, rng, transport_days)
+    nmr = [c for c in all_nmr if c.cell in wanted]
+    transport = [c for c in all_transport if c.cell in wanted]
     pressure_dir = root / "pressure"
     pressure_dir.mkdir(exist_ok=True)
     for tcell in transport:
@@ -375,7 +390,7 @@ def write_example_campaign(
             "ambient_frequency_err_hz": CU_AMBIENT_ERR_HZ,
         },
         "assumptions": list(ASSUMPTIONS),
-        "cells": cells,
+        "cells": truth_cells,
     }
     (root / "ground_truth.json").write_text(
         json.dumps(truth, indent=1, default=_json_default) + "\n"
