@@ -78,8 +78,8 @@ def decay_residual_sigma(
         theta[:, 0] = np.clip(np.nan_to_num(theta[:, 0], nan=1.0), 1e-6, 5.0)
         theta[:, 1] = np.nan_to_num(theta[:, 1])
         step = 1e-6
+        model, cost, offset = _projected(y, theta)
         for _ in range(_DECAY_ITERATIONS):
-            model, cost, _ = _projected(y, theta)
             r0 = y - model
             cols = []
             for j in range(2):
@@ -92,10 +92,12 @@ def decay_residual_sigma(
             delta = -np.linalg.solve(jtj + 1e-12 * np.eye(2)[None], jtr[:, :, None])[:, :, 0]
             trial = theta + delta
             trial[:, 0] = np.clip(trial[:, 0], 1e-7, 5.0)
-            new_cost = _projected(y, trial)[1]
+            new_model, new_cost, new_offset = _projected(y, trial)
             better = np.isfinite(new_cost) & (new_cost < cost)
             theta = np.where(better[:, None], trial, theta)
-        model, _, offset = _projected(y, theta)
+            model = np.where(better[:, None], new_model, model)
+            cost = np.where(better, new_cost, cost)
+            offset = np.where(better, new_offset, offset)
     t = slice(max(tail.start - start, 0), None)
     tail_mean = y[:, t].mean(axis=1)
     ok = np.all(np.isfinite(model), axis=1) & np.isfinite(offset)

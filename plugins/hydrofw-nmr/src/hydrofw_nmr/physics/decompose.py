@@ -348,14 +348,10 @@ def _fit_batch(
         _at_bound(theta[:, 4], p.r_n_bounds_angstrom)
         | _at_bound(theta[:, 5], p.r_nn_bounds_angstrom)
     )
-    if pinned.any():
-        rows = np.flatnonzero(pinned)
-        free[rows, 4:6] = False
-        theta[rows, 4:6] = p.nominal_distances_angstrom
-        again = levenberg_marquardt(
-            prob.rows(rows), theta[rows], free[rows], lower[rows], upper[rows], max_iter=p.max_iter
-        )
-        theta[rows], coef[rows], converged[rows] = again.theta, again.coef, again.converged
+    free[pinned, 4:6] = False
+    theta[pinned, 4:6] = p.nominal_distances_angstrom
+    rows = np.flatnonzero(pinned)
+    _refine(prob, p, theta, coef, converged, free, lower, upper, rows, search_distances=False)
     theta[:, 6] = pi_wrap(theta[:, 6])
     return theta, coef, ~free, converged
 
@@ -370,15 +366,20 @@ def _refine(
     lower: np.ndarray,
     upper: np.ndarray,
     rows: np.ndarray,
+    *,
+    search_distances: bool = True,
 ) -> None:
-    """Fit ``rows`` again with their ``free`` parameters; where H2 is free, a (r_n, r_nn) grid
-    and a fit with free distances, kept when it lowers the cost. Updates the arrays in place."""
+    """Fit ``rows`` again with their ``free`` parameters; with ``search_distances``, where H2
+    is free, a (r_n, r_nn) grid and a fit with free distances, kept when it lowers the cost.
+    Updates the arrays in place."""
     if not rows.size:
         return
     again = levenberg_marquardt(
         prob.rows(rows), theta[rows], free[rows], lower[rows], upper[rows], max_iter=p.max_iter
     )
     theta[rows], coef[rows], converged[rows] = again.theta, again.coef, again.converged
+    if not search_distances:
+        return
     rows = rows[free[rows, 2]]
     if not rows.size:
         return
