@@ -185,28 +185,74 @@ def ingest(
         raise CampaignError(f"unknown executor {executor!r} (local or dask)")
     added: dict[str, int] = {}
     failed: list[tuple[Path, str]] = []
+    batch = _WriteBatch(store, added, failed, index)
     for ds, result in progress_bar(
         results, desc="ingest", unit="dataset", enabled=progress, total=len(datasets)
     ):
         if isinstance(result, str):
             failed.append((ds.path, result))
-            continue
-        if result is None:
+        elif result is None:
             if index is not None:
                 index.add(ds, None, 0)
-            continue
-        try:
-            n = store.write(result)
-        except HydrofwError as exc:
-            failed.append((ds.path, str(exc)))
-            continue
-        name = identify(result)[0]  # type: ignore[index]
-        added[name] = added.get(name, 0) + n
-        if index is not None:
-            index.add(ds, name, result.num_rows)
+        else:
+            batch.add(ds, result)
+    batch.flush()
     if index is not None:
         index.flush()
     return added, failed
+
+
+#: datasets' rows held back before one store write (bytes in memory): one part per batch, not
+#: per dataset, so that a campaign's raw tables hold few large parts (row groups by file)
+INGEST_BATCH_BYTES = 64 * 1024 * 1024
+
+
+@attrs.define
+class _WriteBatch:
+    """Rows of read datasets, written to the store a batch at a time (one part per table); a
+    dataset goes into the ingest index only once its rows are in the store."""
+
+    store: Store
+    added: dict[str, int]
+    failed: list[tuple[Path, str]]
+    index: IngestIndex | None
+    tables: dict[str, list[tuple[Dataset, pa.Table]]] = attrs.field(factory=dict)
+    nbytes: int = 0
+
+    def add(self, ds: Dataset, table: pa.Table) -> None:
+        name = identify(table)[0]  # type: ignore[index]
+        self.tables.setdefault(name, []).append((ds, table))
+        self.nbytes += table.nbytes
+        if self.nbytes >= INGEST_BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        for name, items in self.tables.items():
+            try:
+                combined = pa.concat_tables([t for _, t in items], promote_options="default")
+                n = self.store.write(combined, name)
+            except (HydrofwError, pa.ArrowException):  # find the dataset(s) at fault
+                n = self._one_by_one(items)
+            else:
+                self._noted(items)
+            self.added[name] = self.added.get(name, 0) + n
+        self.tables, self.nbytes = {}, 0
+
+    def _one_by_one(self, items: list[tuple[Dataset, pa.Table]]) -> int:
+        n = 0
+        for ds, table in items:
+            try:
+                n += self.store.write(table)
+            except HydrofwError as exc:
+                self.failed.append((ds.path, str(exc)))
+                continue
+            self._noted([(ds, table)])
+        return n
+
+    def _noted(self, items: list[tuple[Dataset, pa.Table]]) -> None:
+        if self.index is not None:
+            for ds, table in items:
+                self.index.add(ds, identify(table)[0], table.num_rows)  # type: ignore[index]
 
 
 def run(

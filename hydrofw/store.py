@@ -180,7 +180,12 @@ class Store:
         tmp = self._tmp_dir() / f"{key}--{uuid.uuid4().hex}.partial"
         with atomic_path(part, tmp=tmp) as path:
             # units and descriptions also as file key-value metadata, for DuckDB and polars
-            pq.write_table(with_column_metadata(table), path, compression="zstd")
+            pq.write_table(
+                with_column_metadata(table),
+                path,
+                compression="zstd",
+                row_group_size=rows_per_group(table),
+            )
 
     # -- ids ----------------------------------------------------------------------------------
     def _ids_in(self, name: str, parts: list[Path]) -> frozenset[str]:
@@ -201,8 +206,12 @@ class Store:
         return self._ids_in(name, self.raw_parts(name))
 
     # -- writing ------------------------------------------------------------------------------
-    def _append(self, key: str, folder: Path, table: pa.Table, name: str) -> int:
-        """Add the rows of ``table`` whose key ``folder`` does not hold yet."""
+    def _append(
+        self, key: str, folder: Path, table: pa.Table, name: str, *, cluster: bool = False
+    ) -> int:
+        """Add the rows of ``table`` whose key ``folder`` does not hold yet; with ``cluster``,
+        sorted by ``source_path`` so that a read of some files' rows (``where`` on
+        ``source_path``) decodes only their row groups (see :func:`rows_per_group`)."""
         table = conform(table, name)
         if table.num_rows == 0:
             return 0
@@ -215,6 +224,8 @@ class Store:
             new = table.filter(pc.and_(mask, first))
             if new.num_rows == 0:
                 return 0
+            if cluster and "source_path" in new.column_names:
+                new = new.sort_by("source_path")
             new_ids = sorted(row_keys(new, name).to_pylist())
             digest = hashlib.sha256("\n".join(new_ids).encode()).hexdigest()[:32]
             part = folder / f"part-{digest}.parquet"
@@ -236,7 +247,7 @@ class Store:
                 f"{self.root / name}: {name!r} is a derived table written by runs; write it "
                 "inside a run (with store.run() as run: run.write(table))"
             )
-        return self._append(name, folder, table, name)
+        return self._append(name, folder, table, name, cluster=True)
 
     @contextlib.contextmanager
     def run(self, **record: Any) -> Iterator[StoreRun]:
@@ -382,10 +393,16 @@ class Store:
                 return True
         return False
 
-    def _read(self, name: str, parts: list[Path], where: ds.Expression | None = None) -> pa.Table:
-        tables = [_read_part(p, name, where) for p in parts]
+    def _read(
+        self,
+        name: str,
+        parts: list[Path],
+        where: ds.Expression | None = None,
+        columns: list[str] | None = None,
+    ) -> pa.Table:
+        tables = [_read_part(p, name, where, columns) for p in parts]
         if not tables:
-            return empty(name)
+            return empty(name) if columns is None else _pruned(empty(name), columns, name)
         try:
             table = pa.concat_tables(tables, promote_options="default")  # extra columns differ
         except pa.ArrowException as exc:
@@ -404,10 +421,11 @@ class Store:
         """A whole table: raw rows and the latest run's rows, or only run ``run``'s (older
         schema versions migrated, duplicates dropped). ``where`` (a ``pyarrow.compute``
         expression, e.g. ``pc.field("cell") == "N1"``) keeps only matching rows, part by part,
-        so that only those are ever in memory."""
+        so that only those are ever in memory; ``columns`` are the only ones read from parts
+        of the current schema version (a table's arrays stay on disk)."""
         if name not in schema_names():
             raise StoreError(f"{self.root}: unknown table {name!r}")
-        table = self._read(name, self.parts(name, run=run), where)
+        table = self._read(name, self.parts(name, run=run), where, columns or None)
         if columns:
             missing = [c for c in columns if c not in table.column_names]
             if missing:
@@ -427,6 +445,12 @@ class Store:
         if not out:
             return get_schema(name).arrow.empty_table().select(columns)
         return pa.concat_tables(out, promote_options="default")
+
+    def column_names(self, name: str, *, run: str | None = None, raw: bool = False) -> list[str]:
+        """The columns of a table's parts (``raw``: its raw parts only), in order of first
+        appearance, from the part footers alone: choose ``columns`` for :meth:`table`."""
+        parts = self.raw_parts(name) if raw else self.parts(name, run=run)
+        return _column_names(parts) or get_schema(name).arrow.names
 
     def dataset(self, name: str, *, run: str | None = None) -> ds.Dataset:
         """A lazy ``pyarrow.dataset`` over the table's parts (all must be the current version;
@@ -513,12 +537,19 @@ class StoreRun:
         if name not in schema_names():
             raise StoreError(f"{self.root}: unknown table {name!r}")
         parts = self.store.raw_parts(name) + self.store._parts_in(self.path / name)
-        table = self.store._read(name, parts, where)
+        table = self.store._read(name, parts, where, columns or None)
         return table.select(columns) if columns else table
 
     def raw_columns(self, name: str, columns: list[str]) -> pa.Table:
         """See :meth:`Store.raw_columns`."""
         return self.store.raw_columns(name, columns)
+
+    def column_names(self, name: str, *, raw: bool = False) -> list[str]:
+        """See :meth:`Store.column_names` (the raw parts and this run's)."""
+        parts = self.store.raw_parts(name)
+        if not raw:
+            parts += self.store._parts_in(self.path / name)
+        return _column_names(parts) or get_schema(name).arrow.names
 
     def previous_record(self) -> dict[str, Any] | None:
         """The record of the run this one follows (the latest committed one when it started),
@@ -592,7 +623,8 @@ class StoreRun:
                     else pa.nulls(t.num_rows, f.type)
                     for f in schema
                 ]
-                writer.write_table(pa.Table.from_arrays(cols, schema=schema))
+                t = pa.Table.from_arrays(cols, schema=schema)
+                writer.write_table(t, row_group_size=rows_per_group(t))
         for p in parts:
             if p != target:
                 p.unlink()
@@ -617,6 +649,10 @@ def _read_schema(part: Path) -> pa.Schema:
         raise StoreError(f"{part}: unreadable store part ({exc})") from None
 
 
+def _column_names(parts: list[Path]) -> list[str]:
+    return list(dict.fromkeys(n for p in parts for n in _read_schema(p).names))
+
+
 def _check_fields(part: Path, schema: pa.Schema, name: str) -> None:
     for fd in get_schema(name).fields:
         if fd.name not in schema.names:
@@ -631,9 +667,26 @@ def _check_fields(part: Path, schema: pa.Schema, name: str) -> None:
             )
 
 
-def _read_part(part: Path, name: str, where: ds.Expression | None = None) -> pa.Table:
+def _read_part(
+    part: Path, name: str, where: ds.Expression | None = None, columns: list[str] | None = None
+) -> pa.Table:
     """One part (its rows matching ``where``), migrated and conformed; any failure is a
-    StoreError naming the part."""
+    StoreError naming the part. With ``columns``, a part of the current schema version is read
+    with those columns and the key only (their types checked, missing nullable ones as nulls);
+    an older part is read whole, migrated, then cut to them."""
+    if columns is not None:
+        schema = _read_schema(part)
+        found = identify(schema)
+        if found is not None and found == (name, get_schema(name).version):
+            _check_fields(part, schema, name)
+            keep = [c for c in dict.fromkeys([*get_schema(name).key, *columns])
+                    if c in schema.names]
+            try:
+                t = pq.read_table(part, columns=keep, filters=where)
+            except _PART_ERRORS as exc:
+                raise StoreError(f"{part}: unreadable store part ({exc})") from None
+            return _pruned(t, columns, name)
+        return _pruned(_read_part(part, name, where), columns, name)
     try:
         t = pq.read_table(part, filters=where)
     except _PART_ERRORS as exc:
@@ -650,6 +703,33 @@ def _read_part(part: Path, name: str, where: ds.Expression | None = None) -> pa.
         raise StoreError(
             f"{part}: incomplete store part: cannot migrate it ({type(exc).__name__}: {exc})"
         ) from None
+
+
+#: aimed size of a Parquet row group (bytes in memory): small enough that a filtered read of a
+#: few datasets' rows skips most of a large part, large enough that row-group overhead is small
+ROW_GROUP_BYTES = 4 * 1024 * 1024
+
+
+def rows_per_group(table: pa.Table) -> int:
+    """Rows per Parquet row group for ``table``: about :data:`ROW_GROUP_BYTES` each (at least
+    one row). Row groups carry min/max statistics per column, which ``where`` filters use to
+    skip the groups that hold no wanted row."""
+    if table.num_rows == 0:
+        return 1
+    per_row = max(1, table.nbytes // table.num_rows)
+    return max(1, min(table.num_rows, ROW_GROUP_BYTES // per_row))
+
+
+def _pruned(table: pa.Table, columns: list[str], name: str) -> pa.Table:
+    """``table`` cut to the key and ``columns`` (a nullable schema column it lacks as nulls; a
+    column neither in it nor in the schema is left out, for the caller to report)."""
+    fields = {fd.name: fd for fd in get_schema(name).fields}
+    for c in columns:
+        if c not in table.column_names and c in fields and fields[c].nullable:
+            table = table.append_column(pa.field(c, fields[c].type), pa.nulls(table.num_rows,
+                                                                            fields[c].type))
+    keep = [c for c in dict.fromkeys([*get_schema(name).key, *columns]) if c in table.column_names]
+    return table.select(keep)
 
 
 def _empty_schema(store: Store, name: str, previous: str | None) -> pa.Schema | None:

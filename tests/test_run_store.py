@@ -167,3 +167,47 @@ def test_incremental_ingest_reads_only_new_or_changed_datasets(campaign):
     again = hydrofw.run(campaign)
     assert (again["datasets_read"], again["rows_added"]) == (5, {"spectrum": 0})
     assert _values(store.table("timeseries")) == [10.0, 20.0, 30.0, 40.0, 50.0]
+
+
+def test_ingest_writes_a_batch_of_datasets_as_one_part_and_finds_a_bad_one(campaign, tmp_path):
+    from hydrofw.errors import StoreError
+    from hydrofw.pipeline import Dataset, _WriteBatch
+
+    hydrofw.run(campaign)
+    store = hydrofw.open_store(campaign / "store")
+    (part,) = store.raw_parts("spectrum")  # three datasets, one write
+    paths = pq.read_table(part, columns=["source_path"]).column(0).to_pylist()
+    assert paths == sorted(paths) and len(paths) == 3
+
+    class Refusing:
+        """A store that refuses any table holding a row of ``bad.spec``."""
+
+        def __init__(self):
+            self.parts = []
+
+        def write(self, table, name=None):
+            if any(p.endswith("bad.spec") for p in table.column("source_path").to_pylist()):
+                raise StoreError("bad.spec: refused")
+            self.parts.append(table.num_rows)
+            return table.num_rows
+
+    class Index:
+        noted: list = []
+
+        def add(self, ds, table, rows):
+            self.noted.append((ds.path.name, table, rows))
+
+    def dataset(name):
+        path = tmp_path / name
+        path.write_text("1.0")
+        table = hydrofw.to_table(list(_read(type("S", (), {"path": str(path)}))))
+        return Dataset(path, "dot-spec", None), table
+
+    sink, index, added, failed = Refusing(), Index(), {}, []
+    batch = _WriteBatch(sink, added, failed, index)
+    for name in ("a.spec", "bad.spec", "c.spec"):
+        batch.add(*dataset(name))
+    batch.flush()
+    assert sink.parts == [1, 1] and added == {"spectrum": 2}  # the good ones, one by one
+    assert [(p.name, why) for p, why in failed] == [("bad.spec", "bad.spec: refused")]
+    assert index.noted == [("a.spec", "spectrum", 1), ("c.spec", "spectrum", 1)]

@@ -112,3 +112,33 @@ def test_store_errors(tmp_path):
         store.table("spectrum")
     with pytest.raises(StoreError, match="unknown table"):
         store.table("nonsense")
+
+
+def test_read_of_some_columns_and_rows_leaves_the_arrays_on_disk(tmp_path):
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from hydrofw.store import ROW_GROUP_BYTES, rows_per_group
+
+    store = hydrofw.open_store(tmp_path)
+    rows = [r.evolve(source_path=f"/raw/DAC{i % 4}/{i:03d}/fid")
+            for k in range(3) for i, r in enumerate(batch(k, 4096), start=20 * k)]
+    store.write(hydrofw.to_table(rows))
+    (part,) = store.raw_parts("spectrum")
+    meta = pq.ParquetFile(part).metadata
+    # clustered by file, in row groups of about ROW_GROUP_BYTES (a row: 2 x 4096 doubles)
+    assert pq.read_table(part, columns=["source_path"]).column(0).to_pylist() == sorted(
+        r.source_path for r in rows
+    )
+    assert meta.num_row_groups == -(-len(rows) // (ROW_GROUP_BYTES // (2 * 4096 * 8 + 200)))
+    assert rows_per_group(hydrofw.to_table(rows)) == meta.row_group(0).num_rows
+    full = store.table("spectrum")
+    light = [c for c in store.column_names("spectrum") if c not in ("re", "im")]
+    assert "re" in store.column_names("spectrum") and "re" not in light
+    assert store.table("spectrum", columns=light).equals(full.select(light))
+    where = pc.field("source_path").isin(["/raw/DAC1/001/fid", "/raw/DAC1/041/fid"])
+    some = store.table("spectrum", columns=["source_path", "increment"], where=where)
+    assert sorted(some.column("increment").to_pylist()) == [1, 41]
+    assert some.column_names == ["source_path", "increment"]
+    with pytest.raises(StoreError, match="no column"):
+        store.table("spectrum", columns=["no_such_column"])

@@ -26,14 +26,16 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
+from hydrofw.errors import StoreError
 from hydrofw.registry import get_registry
 
 from .config import CampaignConfig
@@ -49,12 +51,22 @@ __all__ = [
     "cell_fingerprints",
     "reusable_cells",
     "previous_rows",
+    "light",
+    "BULKY_COLUMNS",
 ]
 
 #: raw (ingested) tables whose rows belong to cells
 RAW_TABLES = ("spectrum", "transport")
-#: derived tables made for the whole campaign: never taken from an earlier run
-CAMPAIGN_TABLES = frozenset({"campaign", "cell", "timeseries", "kinetics"})
+#: derived tables made for the whole campaign: never taken from an earlier run (the time series
+#: and kinetics are per cell: a cell's series is built from that cell's rows alone)
+CAMPAIGN_TABLES = frozenset({"campaign", "cell"})
+#: the array and header columns of a row (a spectrum's points, a sweep, a header): left out of
+#: the tables a run keeps in memory (:func:`light`); read from the store per cell when needed
+BULKY_COLUMNS = frozenset(
+    {"re", "im", "parameters", "history", "temperature_k", "resistance_ohm", "time_s"}
+)
+#: rows of an earlier run copied to the new one per store write (bytes in memory)
+COPY_BATCH_BYTES = 64 * 1024 * 1024
 #: the columns read to map raw rows to cells (never a row's arrays)
 _INDEX_COLUMNS = ["id", "source_path", "cell"]
 
@@ -66,6 +78,8 @@ class CellRaw:
 
     cell: str | None
     ids: Mapping[str, tuple[str, ...]]
+    #: the ``source_path`` of those rows per raw table (the filter that skips row groups)
+    paths: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
 
     @property
     def known(self) -> bool:
@@ -107,25 +121,47 @@ def raw_rows_by_cell(store: Any, config: CampaignConfig) -> list[CellRaw]:
     """The raw rows of every cell (campaign.toml's order, rows of no known cell last), from
     the ids, paths and reader cells of the raw tables alone."""
     ids: dict[str | None, dict[str, list[str]]] = {c.id: {} for c in config.cells}
+    paths: dict[str | None, dict[str, set[str]]] = {}
     stored = set(store.tables())
     for name in RAW_TABLES:
         if name not in stored:
             continue
         index = store.raw_columns(name, _INDEX_COLUMNS)
-        for row_id, cell in zip(index.column("id").to_pylist(), _cells_of(config, index),
-                                strict=True):
+        for row_id, path, cell in zip(
+            index.column("id").to_pylist(),
+            index.column("source_path").to_pylist(),
+            _cells_of(config, index),
+            strict=True,
+        ):
             ids.setdefault(cell, {}).setdefault(name, []).append(row_id)
+            # a row without a path: no path filter for this cell and table (it would miss it)
+            paths.setdefault(cell, {}).setdefault(name, set()).add(path)
     return [
-        CellRaw(cell, {name: tuple(sorted(v)) for name, v in by_table.items()})
+        CellRaw(
+            cell,
+            {name: tuple(sorted(v)) for name, v in by_table.items()},
+            {
+                name: tuple(sorted(v))
+                for name, v in paths.get(cell, {}).items()
+                if None not in v
+            },
+        )
         for cell, by_table in ids.items()
         if by_table
     ]
 
 
 def rows_of(raw: CellRaw, name: str) -> pc.Expression | None:
-    """The filter that reads a cell's rows of raw table ``name`` (None: it has none)."""
+    """The filter that reads a cell's rows of raw table ``name`` (None: it has none): its row
+    ids, and its files' paths, whose row-group statistics let a read skip other cells' rows."""
     ids = raw.ids.get(name)
-    return pc.field("id").isin(pa.array(ids, pa.string())) if ids else None
+    if not ids:
+        return None
+    where = pc.field("id").isin(pa.array(ids, pa.string()))
+    paths = raw.paths.get(name)
+    if paths:
+        where = pc.field("source_path").isin(pa.array(paths, pa.string())) & where
+    return where
 
 
 def _config_of_cell(config: CampaignConfig, cell: str) -> dict[str, Any]:
@@ -193,13 +229,41 @@ def reusable_cells(
     return [cell for cell, fp in fingerprints.items() if before.get(cell) == fp]
 
 
-def previous_rows(store: Any, run_id: str, cells: Sequence[str]) -> dict[str, pa.Table]:
-    """The rows of ``cells`` in every per-cell derived table of run ``run_id``."""
+def light(table: pa.Table) -> pa.Table:
+    """``table`` without its :data:`BULKY_COLUMNS`."""
+    return table.select([c for c in table.column_names if c not in BULKY_COLUMNS])
+
+
+def previous_rows(
+    store: Any, run_id: str, cells: Sequence[str]
+) -> Iterator[tuple[str, pa.Table]]:
+    """The rows of ``cells`` in every per-cell derived table of run ``run_id``, as (table name,
+    rows) chunks of about :data:`COPY_BATCH_BYTES` (never a whole large table in memory)."""
     if not cells:
-        return {}
+        return
     where = pc.field("cell").isin(pa.array(sorted(cells), pa.string()))
-    out = {}
     for name in store.store.tables(run=run_id):
-        if name not in CAMPAIGN_TABLES:
-            out[name] = store.table(name, run=run_id, where=where)
-    return out
+        if name in CAMPAIGN_TABLES:
+            continue
+        for part in store.store.parts(name, run=run_id):
+            yield from ((name, t) for t in _chunks(part, where))
+
+
+def _chunks(part: Path, where: pc.Expression) -> Iterator[pa.Table]:
+    """The rows of one store part that ``where`` keeps (row groups of other cells skipped by
+    their statistics), about :data:`COPY_BATCH_BYTES` at a time."""
+    held: list[pa.RecordBatch] = []
+    size = 0
+    try:
+        for batch in ds.dataset(str(part), format="parquet").to_batches(filter=where):
+            if batch.num_rows == 0:
+                continue
+            held.append(batch)
+            size += batch.nbytes
+            if size >= COPY_BATCH_BYTES:
+                yield pa.Table.from_batches(held)
+                held, size = [], 0
+    except (OSError, pa.ArrowException) as exc:
+        raise StoreError(f"{part}: unreadable store part ({exc})") from None
+    if held:
+        yield pa.Table.from_batches(held)

@@ -58,7 +58,9 @@ from .config import (
 from .copper import Sessions, Shielding, session_shieldings
 from .copper import to_table as shielding_table
 from .percell import (
+    CAMPAIGN_TABLES,
     CellRaw,
+    light,
     cell_fingerprints,
     cell_of_source,
     previous_rows,
@@ -170,12 +172,15 @@ class CampaignResults:
     cells_analysed: list[str] = attrs.field(factory=list)
     cells_reused: list[str] = attrs.field(factory=list)
 
-    def add(self, name: str, table: pa.Table | None) -> None:
+    def add(self, name: str, table: pa.Table | None, *, check: bool = True) -> None:
+        """Add rows to table ``name`` (``check``: conformed to its schema first; off for rows
+        already conformed, e.g. without their array columns)."""
         if table is None or table.num_rows == 0:
             return
         if name in self.tables:
             table = pa.concat_tables(
-                [self.tables[name], conform(table, name)], promote_options="default"
+                [self.tables[name], conform(table, name) if check else table],
+                promote_options="default",
             )
         self.tables[name] = table
 
@@ -937,11 +942,39 @@ def _nmr(results: CampaignResults, config: CampaignConfig, raw: pa.Table) -> Non
 
 
 # ----------------------------------------------------------------------------- driver
+def _keep(
+    results: CampaignResults, store: Store, name: str, table: pa.Table, keep_arrays: bool
+) -> None:
+    """Write a cell's rows of table ``name`` to the store now; keep them in ``results`` without
+    their arrays (unless ``keep_arrays``), so that one cell's arrays at most are in memory."""
+    table = conform(table, name)
+    store.write(table, name)
+    results.add(name, table if keep_arrays else light(table), check=False)
+
+
+def _cell_series(results: CampaignResults, config: CampaignConfig) -> None:
+    """A cell's time series and its ``campaign.kinetics`` fit, from that cell's tables."""
+    from .series import build_timeseries
+
+    series = build_timeseries(results.tables, config)
+    results.add("timeseries", series)
+    if series.num_rows:
+        params = _params(config, "campaign.kinetics", **_fixed_kinetics(config))
+        results.add(
+            "kinetics", _run_step(results, "campaign.kinetics", series, params, group_by="cell")
+        )
+
+
 def _analyse_cell(
-    results: CampaignResults, store: Store, config: CampaignConfig, raw: CellRaw
+    results: CampaignResults,
+    store: Store,
+    config: CampaignConfig,
+    raw: CellRaw,
+    keep_arrays: bool = False,
 ) -> dict[str, list[Any]]:
     """Every per-cell stage on one cell's raw rows (read from the store now, one cell in memory
-    at a time); its tables go to ``results``. Returns the cell's notes and failures."""
+    at a time); its tables go to the store and to ``results``. Returns the cell's notes and
+    failures."""
     part = CampaignResults()
     where = rows_of(raw, "spectrum")
     if where is not None:
@@ -952,18 +985,26 @@ def _analyse_cell(
     if where is not None:
         transport = attach_campaign(store.table("transport", where=where), config, "source_path")
         _transport(part, config, transport)
-    results.merge(part)
+    _cell_series(part, config)
+    for name, table in part.tables.items():
+        _keep(results, store, name, table, keep_arrays)
+    results.merge(attrs.evolve(part, tables={}))
     if raw.cell is not None:
         results.cells_analysed.append(raw.cell)
     return {"notes": part.notes, "failures": part.failures}
 
 
 def _reuse(
-    results: CampaignResults, store: Store, previous: Mapping[str, Any], cells: list[str]
+    results: CampaignResults,
+    store: Store,
+    previous: Mapping[str, Any],
+    cells: list[str],
+    keep_arrays: bool = False,
 ) -> None:
-    """The rows, notes and failures of ``cells`` from the ``previous`` run (unchanged cells)."""
-    for name, table in previous_rows(store, previous["run_id"], cells).items():
-        results.add(name, table)
+    """The rows, notes and failures of ``cells`` from the ``previous`` run (unchanged cells),
+    copied to this run a chunk at a time."""
+    for name, table in previous_rows(store, previous["run_id"], cells):
+        _keep(results, store, name, table, keep_arrays)
     before = previous.get("cell_results") or {}
     for cell in cells:
         results.merge(CampaignResults(
@@ -974,7 +1015,11 @@ def _reuse(
 
 
 def _per_cell_stages(
-    results: CampaignResults, store: Store, config: CampaignConfig, incremental: bool
+    results: CampaignResults,
+    store: Store,
+    config: CampaignConfig,
+    incremental: bool,
+    keep_arrays: bool = False,
 ) -> dict[str, Any]:
     """Analyse every cell whose inputs changed since the previous run, reuse the others' rows
     (every cell analysed when ``incremental`` is off or the store keeps no runs); what to note
@@ -985,9 +1030,9 @@ def _per_cell_stages(
     previous = store.previous_record() if incremental and keeps_runs else None
     reused = reusable_cells(previous, fingerprints)
     if previous is not None and reused:
-        _reuse(results, store, previous, reused)
+        _reuse(results, store, previous, reused, keep_arrays)
     outcome = {
-        raw.cell: _analyse_cell(results, store, config, raw)
+        raw.cell: _analyse_cell(results, store, config, raw, keep_arrays)
         for raw in cells
         if raw.cell not in reused
     }
@@ -1000,31 +1045,24 @@ def _per_cell_stages(
     }
 
 
-def _campaign_stages(results: CampaignResults, config: CampaignConfig) -> None:
-    """The stages over every cell's results: time series and ``campaign.kinetics``."""
-    from .series import build_timeseries
-
-    series = build_timeseries(results.tables, config)
-    results.add("timeseries", series)
-    if series.num_rows:
-        params = _params(config, "campaign.kinetics", **_fixed_kinetics(config))
-        results.add(
-            "kinetics", _run_step(results, "campaign.kinetics", series, params, group_by="cell")
-        )
-
-
-def run_pipeline(store: Store, campaign_dir: Path, *, incremental: bool = True) -> CampaignResults:
+def run_pipeline(
+    store: Store, campaign_dir: Path, *, incremental: bool = True, keep_arrays: bool = False
+) -> CampaignResults:
     """Run every stage on what the store holds for the campaign; write the results.
 
-    Cells are analysed one at a time from their own raw rows; with ``incremental`` (and a store
-    run that follows a committed one), a cell whose fingerprint did not change takes its rows
-    from the previous run instead (:mod:`hydrofw_campaign.percell`)."""
+    Cells are analysed one at a time from their own raw rows, and each cell's tables are
+    written to the store as soon as they are made; with ``incremental`` (and a store run that
+    follows a committed one), a cell whose fingerprint did not change takes its rows from the
+    previous run instead (:mod:`hydrofw_campaign.percell`). The returned tables hold every row
+    without the array columns (:data:`~hydrofw_campaign.percell.BULKY_COLUMNS`; all columns
+    with ``keep_arrays``): read a cell's arrays from the store."""
     config = load_campaign(campaign_dir)
     results = CampaignResults()
     results.notes.extend(validate_campaign(config))
     _metadata(config, results)
-    cells = _per_cell_stages(results, store, config, incremental)
-    _campaign_stages(results, config)
+    for name in CAMPAIGN_TABLES & set(results.tables):
+        store.write(results.tables[name], name)
+    cells = _per_cell_stages(results, store, config, incremental, keep_arrays)
     if hasattr(store, "note"):  # a recorded run of the store: keep what every step ran with
         steps = dict.fromkeys([*STEP_DEFAULTS, *config.pipeline.params])
         store.note(parameters={
@@ -1032,8 +1070,6 @@ def run_pipeline(store: Store, campaign_dir: Path, *, incremental: bool = True) 
             "cells": {c.id: {s: _static_params(config, s, c.id) for s in c.params}
                       for c in config.cells if c.params},
         }, **cells)
-    for name, table in results.tables.items():
-        store.write(table, name)
     return results
 
 
@@ -1049,7 +1085,8 @@ def write_campaign_report(
     results: CampaignResults, campaign_dir: Path, report_dir: Path
 ) -> list[Path]:
     """The report of a pipeline run's tables alone (no store: no raw echoes or sweeps, no run
-    record); ``hydrofw run`` uses :func:`hydrofw_campaign.reportjob.campaign_report`."""
+    record; the spectra drawn only from a run with ``keep_arrays``); ``hydrofw run`` uses
+    :func:`hydrofw_campaign.reportjob.campaign_report`."""
     from .report import write_report
 
     config = load_campaign(campaign_dir)

@@ -25,17 +25,19 @@ import datetime as dt
 import json
 import math
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hydrofw.atomic import atomic_path
 
 from . import figures as F
-from .reportfigs import LEVELS, ReportFigure, build_figures
+from .reportcache import CachedFigure, FigureCache, fingerprints_of
+from .reportfigs import LEVELS, ReportFigure, campaign_figures, cell_figures
 from .reporttables import Cell, flag_rows, markdown, result_tables
 from .uformat import format_uncertain, format_value, sort_key
 
@@ -59,6 +61,8 @@ class ReportInputs:
     unanalysed: Sequence[tuple[str, str]] = ()
     run: Mapping[str, Any] | None = None
     parameters: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    #: cell -> fingerprint of the run (a cell's figures are reused while it is unchanged)
+    fingerprints: Mapping[str, str] = attrs.field(factory=dict)
 
 
 def run_info(store: Any) -> dict[str, Any] | None:
@@ -93,30 +97,62 @@ class _Rendered:
     height: int
 
 
-def _render(figs: Sequence[ReportFigure], report_dir: Path) -> list[_Rendered]:
-    from hydrofw.progress import progress_bar
+def _rendered(key: str, cell: str | None, label: str, caption: str, path: Path,
+              data: bytes) -> _Rendered:
+    w, h = _png_size(data)
+    return _Rendered(key, cell, label, caption, path, base64.b64encode(data).decode("ascii"), w, h)
 
+
+def _render(figs: Sequence[ReportFigure], report_dir: Path) -> list[_Rendered]:
     out = []
-    for f in progress_bar(figs, desc="report", unit="figure"):
+    for f in figs:
         try:
             data = F.png_bytes(f.figure, dpi=DPI)
         finally:
             f.figure.clear()
         path = F.save_png(data, report_dir / f"{f.key}.png")
-        w, h = _png_size(data)
-        out.append(
-            _Rendered(
-                f.key,
-                f.cell,
-                f.label,
-                f.caption,
-                path,
-                base64.b64encode(data).decode("ascii"),
-                w,
-                h,
-            )
-        )
+        out.append(_rendered(f.key, f.cell, f.label, f.caption, path, data))
     return out
+
+
+def _reused(cell: str, cached: Sequence[CachedFigure], report_dir: Path) -> list[_Rendered]:
+    """The figures of an unchanged cell, from the PNG files an earlier report wrote."""
+    return [
+        _rendered(f.key, cell, f.label, f.caption, report_dir / f.file,
+                  (report_dir / f.file).read_bytes())
+        for f in cached
+    ]
+
+
+def _cell_figures(
+    inp: ReportInputs,
+    tables: Mapping[str, pa.Table],
+    report_dir: Path,
+    cell_tables: Callable[[str], Mapping[str, pa.Table]] | None,
+) -> tuple[list[_Rendered], list[str]]:
+    """Every cell's figures: drawn anew, or taken from the files of an earlier report when the
+    cell's fingerprint is unchanged (:mod:`hydrofw_campaign.reportcache`); also the cells
+    drawn."""
+    from hydrofw.progress import progress_bar
+
+    cache = FigureCache.load(report_dir)
+    cells = [(c, "nmr") for c in inp.cells_nmr] + [(c, "transport") for c in inp.cells_transport]
+    out: list[_Rendered] = []
+    drawn = []
+    for cell, kind in progress_bar(cells, desc="report", unit="cell"):
+        fingerprint = inp.fingerprints.get(cell)
+        cached = cache.get(cell, fingerprint)
+        if cached is not None:
+            out += _reused(cell, cached, report_dir)
+            continue
+        own = tables if cell_tables is None else cell_tables(cell)
+        figs = _render(cell_figures(own, cell, kind, inp.synthesized_at), report_dir)
+        cache.put(cell, fingerprint,
+                  [CachedFigure(f.key, f.label, f.caption, f.path.name) for f in figs])
+        out += figs
+        drawn.append(cell)
+    cache.save([c for c, _ in cells])
+    return out, drawn
 
 
 def _rows(tables: Mapping[str, pa.Table], name: str) -> list[dict[str, Any]]:
@@ -141,12 +177,12 @@ _CELL_COLUMNS = (
 )
 
 
-def _first_last(tables: Mapping[str, pa.Table], cell: str, quantity: str) -> str:
+def _first_last(series: Sequence[Mapping[str, Any]], quantity: str) -> str:
+    """First and last post-synthesis value of one of a cell's time series."""
     rows = [
         r
-        for r in _rows(tables, "timeseries")
-        if r.get("cell") == cell
-        and r.get("quantity") == quantity
+        for r in series
+        if r.get("quantity") == quantity
         and isinstance(r.get("days_since_synthesis"), float)
         and r["days_since_synthesis"] >= 0
     ]
@@ -161,25 +197,49 @@ def _first_last(tables: Mapping[str, pa.Table], cell: str, quantity: str) -> str
     )
 
 
-def _cell_summary(tables: Mapping[str, pa.Table], cell: str, kind: str) -> str:
-    def count(name: str) -> int:
-        t = tables.get(name)
-        if t is None or "cell" not in t.column_names:
-            return 0
-        return sum(1 for c in t.column("cell").to_pylist() if c == cell)
+@attrs.frozen
+class _PerCell:
+    """Row counts of every table and the time series, per cell (one pass over each table)."""
 
+    counts: Mapping[str, Mapping[Any, int]]
+    series: Mapping[Any, list[dict[str, Any]]]
+
+    @classmethod
+    def of(cls, tables: Mapping[str, pa.Table]) -> _PerCell:
+        counts = {}
+        for name, t in tables.items():
+            if "cell" in t.column_names:
+                vc = pc.value_counts(t.column("cell")).to_pylist()
+                counts[name] = {v["values"]: v["counts"] for v in vc}
+        series: dict[Any, list[dict[str, Any]]] = {}
+        t = tables.get("timeseries")
+        if t is not None:
+            cols = [c for c in ("cell", "quantity", "value", "value_err", "days_since_synthesis")
+                    if c in t.column_names]
+            for r in t.select(cols).to_pylist():
+                series.setdefault(r.get("cell"), []).append(r)
+        return cls(counts, series)
+
+    def count(self, name: str, cell: str) -> int:
+        return self.counts.get(name, {}).get(cell, 0)
+
+
+def _cell_summary(per_cell: _PerCell, cell: str, kind: str) -> str:
+    count = per_cell.count
+    series = per_cell.series.get(cell, [])
     if kind == "transport":
-        parts = [f"{count('transport')} R(T) sweeps, {count('tc')} Tc evaluations"]
-        fl = _first_last(tables, cell, "tc_onset_k")
+        parts = [f"{count('transport', cell)} R(T) sweeps, {count('tc', cell)} Tc evaluations"]
+        fl = _first_last(series, "tc_onset_k")
         if fl:
             parts.append(f"onset Tc (K): {fl}")
     else:
         parts = [
-            f"{count('lineshape')} lineshape fits, {count('relaxation_fit')} relaxation fits, "
-            f"{count('pake_fit')} Pake fits, {count('quantification')} H/La values"
+            f"{count('lineshape', cell)} lineshape fits, "
+            f"{count('relaxation_fit', cell)} relaxation fits, "
+            f"{count('pake_fit', cell)} Pake fits, {count('quantification', cell)} H/La values"
         ]
         for q, name in (("h_over_la", "H/La"), ("h2_fraction", "H2 share")):
-            fl = _first_last(tables, cell, q)
+            fl = _first_last(series, q)
             if fl:
                 parts.append(f"{name}: {fl}")
     return "; ".join(parts) + "."
@@ -251,6 +311,10 @@ def _html_context(
     campaign, campaign_meta = _campaign_meta(tables)
     cell_rows = {r.get("cell"): r for r in _rows(tables, "cell")}
     ids = list(dict.fromkeys([*inp.cells_nmr, *inp.cells_transport, *cell_rows]))
+    per_cell = _PerCell.of(tables)
+    by_cell: dict[Any, list[_Rendered]] = {}
+    for f in rendered:
+        by_cell.setdefault(f.cell, []).append(f)
     cells = []
     for cid in ids:
         r = cell_rows.get(cid, {"cell": cid})
@@ -262,8 +326,8 @@ def _html_context(
                 "row": [
                     Cell(format_value(r.get(col)), sort_key(r.get(col))) for _, col in _CELL_COLUMNS
                 ],
-                "summary": _cell_summary(tables, cid, kind),
-                "figures": [f for f in rendered if f.cell == cid],
+                "summary": _cell_summary(per_cell, cid, kind),
+                "figures": by_cell.get(cid, []),
             }
         )
     return {
@@ -362,9 +426,14 @@ def write_report(
     unanalysed: Sequence[tuple[str, str]] = (),
     run: Mapping[str, Any] | None = None,
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    cell_tables: Callable[[str], Mapping[str, pa.Table]] | None = None,
 ) -> list[Path]:
     """Write the figures, ``index.html`` and ``summary.md`` into ``report_dir``; return the
-    files written. PNG files of figures no longer produced are removed."""
+    files written. PNG files of figures no longer produced are removed.
+
+    ``tables`` need not hold array columns when ``cell_tables(cell)`` gives one cell's rows
+    with them (read when that cell is drawn); a cell whose fingerprint in the ``run`` record
+    is the one its figures were drawn for keeps them (:mod:`hydrofw_campaign.reportcache`)."""
     inp = ReportInputs(
         cells_nmr,
         cells_transport,
@@ -376,12 +445,19 @@ def write_report(
         unanalysed,
         run,
         dict(parameters or {}),
+        fingerprints_of(run),
     )
     report_dir.mkdir(parents=True, exist_ok=True)
-    figs = build_figures(
-        tables, cells_nmr=cells_nmr, cells_transport=cells_transport, synthesized_at=synthesized_at
+    rendered, _ = _cell_figures(inp, tables, report_dir, cell_tables)
+    rendered += _render(
+        campaign_figures(
+            tables,
+            cells_nmr=cells_nmr,
+            cells_transport=cells_transport,
+            synthesized_at=synthesized_at,
+        ),
+        report_dir,
     )
-    rendered = _render(figs, report_dir)
     keep = {f.path.name for f in rendered}
     for old in report_dir.glob("*.png"):  # figures of an earlier report that are gone now
         if old.name not in keep and (

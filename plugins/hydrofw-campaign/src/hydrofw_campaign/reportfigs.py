@@ -21,8 +21,9 @@ from matplotlib.figure import Figure
 
 from . import figures as F
 from .figures import Criterion, Curve, Series
+from .percell import BULKY_COLUMNS
 
-__all__ = ["ReportFigure", "AxisCheck", "build_figures", "LEVELS"]
+__all__ = ["ReportFigure", "AxisCheck", "build_figures", "cell_figures", "campaign_figures", "LEVELS"]
 
 #: Reference stoichiometries drawn on the H/La panel (Fig. 6a).
 LEVELS = (("LaH10", 10.0), ("LaH6", 6.0), ("LaH3", 3.0))
@@ -99,9 +100,7 @@ class _Ctx:
 
 
 #: array and header columns of raw tables, read per row only when a figure needs them
-_BULKY = frozenset(
-    {"re", "im", "parameters", "history", "temperature_k", "resistance_ohm", "time_s"}
-)
+_BULKY = BULKY_COLUMNS
 
 
 def _finite(x: Any) -> bool:
@@ -781,6 +780,35 @@ def _shielding(ctx: _Ctx, cells: Sequence[str]) -> Iterator[ReportFigure]:
     )
 
 
+def cell_figures(
+    tables: Mapping[str, pa.Table],
+    cell: str,
+    kind: str,
+    synthesized_at: Mapping[str, dt.datetime],
+) -> list[ReportFigure]:
+    """The figures of one cell (``kind`` ``"nmr"`` or ``"transport"``), from tables that hold
+    that cell's rows (other cells' rows are ignored)."""
+    ctx = _Ctx(tables, synthesized_at)
+    builds = (
+        (_fig_rt, _fig_tc_criteria)
+        if kind == "transport"
+        else (_fig1, _fig23, _fig4, _fig5, _fig_other_nuclei)
+    )
+    return [f for build in builds for f in build(ctx, cell)]
+
+
+def campaign_figures(
+    tables: Mapping[str, pa.Table],
+    *,
+    cells_nmr: Sequence[str],
+    cells_transport: Sequence[str],
+    synthesized_at: Mapping[str, dt.datetime],
+) -> list[ReportFigure]:
+    """The campaign-wide figures (Fig. 6, sigma_DAC), from tables without arrays."""
+    ctx = _Ctx(tables, synthesized_at)
+    return [*_fig6(ctx, cells_nmr, cells_transport), *_shielding(ctx, cells_nmr)]
+
+
 def build_figures(
     tables: Mapping[str, pa.Table],
     *,
@@ -789,14 +817,8 @@ def build_figures(
     synthesized_at: Mapping[str, dt.datetime],
 ) -> list[ReportFigure]:
     """Every figure of the report, NMR cells first, then transport cells, then campaign-wide."""
-    ctx = _Ctx(tables, synthesized_at)
-    out: list[ReportFigure] = []
-    for cell in cells_nmr:
-        for build in (_fig1, _fig23, _fig4, _fig5, _fig_other_nuclei):
-            out.extend(build(ctx, cell))
-    for cell in cells_transport:
-        out.extend(_fig_rt(ctx, cell))
-        out.extend(_fig_tc_criteria(ctx, cell))
-    out.extend(_fig6(ctx, cells_nmr, cells_transport))
-    out.extend(_shielding(ctx, cells_nmr))
-    return out
+    out = [f for c in cells_nmr for f in cell_figures(tables, c, "nmr", synthesized_at)]
+    out += [f for c in cells_transport for f in cell_figures(tables, c, "transport", synthesized_at)]
+    return out + campaign_figures(
+        tables, cells_nmr=cells_nmr, cells_transport=cells_transport, synthesized_at=synthesized_at
+    )

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .config import CampaignConfig, load_campaign
+from .percell import BULKY_COLUMNS, RAW_TABLES, CellRaw, raw_rows_by_cell, rows_of
 
 __all__ = ["campaign_report", "unanalysed_experiments", "step_parameters"]
 
@@ -75,21 +76,24 @@ def campaign_report(
     from .report import run_info, write_report
 
     config = load_campaign(campaign_dir)
-    if tables is None:
-        tables = {name: store.table(name) for name in store.tables()}
-    else:  # add the raw rows the results were made from (raw echoes, R(T) sweeps)
-        tables = dict(tables)
-        stored = set(store.tables())
-        if "transport" not in tables and "transport" in stored:
-            tables["transport"] = store.table("transport")
-        if "spectrum" in stored:
-            raw = store.table("spectrum")
-            if "history" in raw.column_names:
-                raw = raw.filter(pc.equal(pc.list_value_length(raw.column("history")), 0))
-            mine = tables.get("spectrum")
-            tables["spectrum"] = (
-                raw if mine is None else pa.concat_tables([mine, raw], promote_options="default")
-            )
+    stored = set(store.tables())
+    raw_names = set(store.raw_tables()) if hasattr(store, "raw_tables") else set(RAW_TABLES)
+    if tables is None:  # a rebuild: every derived table, without its arrays
+        tables = {
+            name: _light_table(store, name)
+            for name in stored - raw_names
+        }
+    tables = dict(tables)
+    # the raw rows the results were made from, without their arrays (a cell's, with them, are
+    # read when that cell is drawn)
+    for name in RAW_TABLES:
+        if name not in stored:
+            continue
+        raw = _light_table(store, name, raw=True)
+        mine = tables.get(name)
+        tables[name] = (
+            raw if mine is None else pa.concat_tables([mine, raw], promote_options="default")
+        )
     unanalysed = unanalysed_experiments(tables.get("spectrum"), config)
     if run is None:  # a rebuild: the files the run skipped or failed are in its record
         run = run_info(store)
@@ -117,5 +121,38 @@ def campaign_report(
         unanalysed=unanalysed,
         run=run,
         parameters=step_parameters(config),
+        cell_tables=_CellTables(store, config, stored, raw_names),
     )
     return files, unanalysed
+
+
+def _light_table(store: Any, name: str, *, raw: bool = False) -> pa.Table:
+    """Every row of a table (``raw``: its raw rows only) without its array columns, read
+    without them."""
+    columns = [c for c in store.column_names(name, raw=raw) if c not in BULKY_COLUMNS]
+    if raw:
+        return store.raw_columns(name, columns)
+    return store.table(name, columns=columns)
+
+
+class _CellTables:
+    """One cell's rows of every table, with their arrays (what drawing the cell needs): the
+    derived rows by ``cell``, the raw rows by the files of the cell's ``raw_folder``."""
+
+    def __init__(self, store: Any, config: CampaignConfig, stored: set[str],
+                 raw_names: set[str]) -> None:
+        self.store, self.config, self.stored, self.raw_names = store, config, stored, raw_names
+        self._raw: dict[str | None, CellRaw] | None = None
+
+    def __call__(self, cell: str) -> dict[str, pa.Table]:
+        if self._raw is None:  # the raw rows' cells: read once, when a first cell is drawn
+            self._raw = {r.cell: r for r in raw_rows_by_cell(self.store, self.config)}
+        mine = pc.field("cell") == cell
+        raw = self._raw.get(cell)
+        out = {}
+        for name in self.stored:
+            if "cell" not in self.store.column_names(name):
+                continue  # a campaign-wide table (no cell figure draws from it)
+            where = rows_of(raw, name) if raw is not None and name in RAW_TABLES else None
+            out[name] = self.store.table(name, where=mine if where is None else mine | where)
+        return out
