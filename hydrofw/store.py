@@ -417,15 +417,20 @@ class Store:
         *,
         run: str | None = None,
         where: ds.Expression | None = None,
+        raw: bool = False,
     ) -> pa.Table:
-        """A whole table: raw rows and the latest run's rows, or only run ``run``'s (older
-        schema versions migrated, duplicates dropped). ``where`` (a ``pyarrow.compute``
+        """A whole table: raw rows and the latest run's rows, or only run ``run``'s, or only the
+        raw rows (``raw``) (older schema versions migrated, duplicates dropped). ``where`` (a
+        ``pyarrow.compute``
         expression, e.g. ``pc.field("cell") == "N1"``) keeps only matching rows, part by part,
         so that only those are ever in memory; ``columns`` are the only ones read from parts
         of the current schema version (a table's arrays stay on disk)."""
         if name not in schema_names():
             raise StoreError(f"{self.root}: unknown table {name!r}")
-        table = self._read(name, self.parts(name, run=run), where, columns or None)
+        if raw and run is not None:
+            raise StoreError(f"{self.root}: table({name!r}): raw= and run= exclude each other")
+        parts = self.raw_parts(name) if raw else self.parts(name, run=run)
+        table = self._read(name, parts, where, columns or None)
         if columns:
             missing = [c for c in columns if c not in table.column_names]
             if missing:
@@ -529,11 +534,13 @@ class StoreRun:
         *,
         run: str | None = None,
         where: ds.Expression | None = None,
+        raw: bool = False,
     ) -> pa.Table:
         """Raw rows of ``name`` and the rows this run wrote; with ``run``, only the rows of that
-        (earlier) run, as :meth:`Store.table`. ``where`` filters part by part."""
-        if run is not None:
-            return self.store.table(name, columns, run=run, where=where)
+        (earlier) run, with ``raw`` only the raw rows, as :meth:`Store.table`. ``where`` filters
+        part by part."""
+        if run is not None or raw:
+            return self.store.table(name, columns, run=run, where=where, raw=raw)
         if name not in schema_names():
             raise StoreError(f"{self.root}: unknown table {name!r}")
         parts = self.store.raw_parts(name) + self.store._parts_in(self.path / name)
@@ -569,6 +576,13 @@ class StoreRun:
         with atomic_path(path, tmp=tmp) as p:
             p.write_text(text)
 
+    def seal(self) -> None:
+        """Merge this run's parts of every table written so far into one part each (row groups
+        by write, so a read of one cell's rows still skips the others'): call it when a run's
+        many small writes are done and it reads its own tables back. Commit seals again."""
+        for name in sorted(self._written):
+            self._seal(name)
+
     def commit(self) -> None:
         """Make this run the default view (called by :meth:`Store.run` at the end)."""
         # Tables the store shows that this run did not produce get an empty part, so that
@@ -600,6 +614,7 @@ class StoreRun:
         target = folder / SEALED
         if parts == [target]:
             return
+        self.store._id_cache.pop(str(folder), None)  # the part names change
         if len(parts) == 1:
             os.replace(parts[0], target)
             return

@@ -214,6 +214,13 @@ def test_new_session_redraws_its_cells_figures_only_as_a_full_report_would(
     assert sorted(fresh) == sorted(after)
     for name in fresh:
         assert fresh[name][1] == after[name][1], name
+    # and the same tables and flags (the rows of the run read back without their arrays)
+
+    def body(report: Path) -> str:
+        text = (report / "summary.md").read_text()
+        return text[text.index("## Results"):text.index("## Run")]
+
+    assert body(tmp_path / "fresh") == body(campaign / "report")
 
 
 def test_a_damaged_figure_cache_redraws_every_cell(campaign):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 import datetime as dt
+import math
 
 import numpy as np
 import pyarrow as pa

@@ -237,6 +237,20 @@ def test_report_rebuilds_from_store_without_reanalysis(campaign, tmp_path, capsy
         assert len(store.runs()) == runs_before
 
 
+def test_a_report_past_the_embedding_limit_links_its_figures(campaign, tmp_path, monkeypatch):
+    """Hundreds of cells: the page links the PNG files beside it instead of embedding them."""
+    from hydrofw_campaign import report
+
+    monkeypatch.setattr(report, "EMBED_LIMIT_BYTES", 0)
+    out = tmp_path / "linked"
+    assert main(["report", str(campaign["root"] / "store"), "--report", str(out)]) == 0
+    html = (out / "index.html").read_text()
+    assert "data:image/png" not in html
+    linked = re.findall(r'<img src="([^"]+)"', html)
+    assert linked and sorted(linked) == sorted(p.name for p in out.glob("*.png"))
+    assert "linked, not embedded" in html
+
+
 def test_hydrofw_campaign_report_hook_declines_without_campaign_toml(tmp_path):
     from hydrofw.registry import get_registry
 

@@ -60,9 +60,9 @@ from .copper import to_table as shielding_table
 from .percell import (
     CAMPAIGN_TABLES,
     CellRaw,
-    light,
     cell_fingerprints,
     cell_of_source,
+    light,
     previous_rows,
     raw_rows_by_cell,
     relative_to_raw,
@@ -913,7 +913,7 @@ def _transport(results: CampaignResults, config: CampaignConfig, transport: pa.T
 def _raw_spectra(store: Store, config: CampaignConfig, where: pc.Expression) -> pa.Table:
     """The raw time-domain rows ``where`` selects (one cell's), cells attached and console
     facts applied."""
-    raw = store.table("spectrum", where=where)
+    raw = store.table("spectrum", where=where, raw=True)
     raw = raw.filter(
         pc.and_(
             pc.equal(raw.column("domain"), "time"),
@@ -983,7 +983,9 @@ def _analyse_cell(
             _nmr(part, config, spectra)
     where = rows_of(raw, "transport")
     if where is not None:
-        transport = attach_campaign(store.table("transport", where=where), config, "source_path")
+        transport = attach_campaign(
+            store.table("transport", where=where, raw=True), config, "source_path"
+        )
         _transport(part, config, transport)
     _cell_series(part, config)
     for name, table in part.tables.items():
@@ -1070,6 +1072,8 @@ def run_pipeline(
             "cells": {c.id: {s: _static_params(config, s, c.id) for s in c.params}
                       for c in config.cells if c.params},
         }, **cells)
+    if hasattr(store, "seal"):  # one part per table (the report reads cells' rows back)
+        store.seal()
     return results
 
 

@@ -45,6 +45,9 @@ __all__ = ["write_report", "LEVELS", "ReportInputs", "run_info", "render_html", 
 
 #: resolution of the PNG figures
 DPI = 100
+#: figures embedded in ``index.html`` up to this many PNG bytes in all; past it (a campaign of
+#: hundreds of cells) the page links the PNG files beside it instead of a page of that size
+EMBED_LIMIT_BYTES = 32 * 1024 * 1024
 
 
 @attrs.define
@@ -87,20 +90,29 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 @attrs.frozen
 class _Rendered:
+    """A figure as written to ``path`` (its pixel size and bytes on disk)."""
+
     key: str
     cell: str | None
     label: str
     caption: str
     path: Path
-    b64: str
     width: int
     height: int
+    nbytes: int
+
+    def src(self, embed: bool) -> str:
+        """The image's ``src``: the PNG as a data URI (``embed``), else the file beside the
+        page."""
+        if not embed:
+            return self.path.name
+        return "data:image/png;base64," + base64.b64encode(self.path.read_bytes()).decode("ascii")
 
 
 def _rendered(key: str, cell: str | None, label: str, caption: str, path: Path,
-              data: bytes) -> _Rendered:
-    w, h = _png_size(data)
-    return _Rendered(key, cell, label, caption, path, base64.b64encode(data).decode("ascii"), w, h)
+              head: bytes, nbytes: int) -> _Rendered:
+    w, h = _png_size(head)
+    return _Rendered(key, cell, label, caption, path, w, h, nbytes)
 
 
 def _render(figs: Sequence[ReportFigure], report_dir: Path) -> list[_Rendered]:
@@ -111,17 +123,19 @@ def _render(figs: Sequence[ReportFigure], report_dir: Path) -> list[_Rendered]:
         finally:
             f.figure.clear()
         path = F.save_png(data, report_dir / f"{f.key}.png")
-        out.append(_rendered(f.key, f.cell, f.label, f.caption, path, data))
+        out.append(_rendered(f.key, f.cell, f.label, f.caption, path, data[:24], len(data)))
     return out
 
 
 def _reused(cell: str, cached: Sequence[CachedFigure], report_dir: Path) -> list[_Rendered]:
     """The figures of an unchanged cell, from the PNG files an earlier report wrote."""
-    return [
-        _rendered(f.key, cell, f.label, f.caption, report_dir / f.file,
-                  (report_dir / f.file).read_bytes())
-        for f in cached
-    ]
+    out = []
+    for f in cached:
+        path = report_dir / f.file
+        with path.open("rb") as fh:
+            head = fh.read(24)
+        out.append(_rendered(f.key, cell, f.label, f.caption, path, head, path.stat().st_size))
+    return out
 
 
 def _cell_figures(
@@ -245,12 +259,17 @@ def _cell_summary(per_cell: _PerCell, cell: str, kind: str) -> str:
     return "; ".join(parts) + "."
 
 
-def _status_line(inp: ReportInputs, n_cells: int, n_figs: int) -> str:
+def _status_line(inp: ReportInputs, n_cells: int, rendered: Sequence[_Rendered],
+                 embed: bool) -> str:
     def names(items: Sequence[tuple[str, str]]) -> str:
         return ", ".join(Path(p).name for p, _ in items) or "none"
 
+    linked = "" if embed else (
+        f" (linked, not embedded: {sum(f.nbytes for f in rendered) / 2**20:.0f} MiB of PNG in "
+        "all; keep them beside index.html)"
+    )
     return (
-        f"{n_cells} cells, {n_figs} figures. Failed: {names(inp.failed)}. "
+        f"{n_cells} cells, {len(rendered)} figures{linked}. Failed: {names(inp.failed)}. "
         f"Skipped: {names(inp.skipped)}. Not analysed: "
         + (", ".join(f"{Path(p).name} ({prog})" for p, prog in inp.unanalysed) or "none")
         + "."
@@ -312,6 +331,7 @@ def _html_context(
     cell_rows = {r.get("cell"): r for r in _rows(tables, "cell")}
     ids = list(dict.fromkeys([*inp.cells_nmr, *inp.cells_transport, *cell_rows]))
     per_cell = _PerCell.of(tables)
+    embed = sum(f.nbytes for f in rendered) <= EMBED_LIMIT_BYTES
     by_cell: dict[Any, list[_Rendered]] = {}
     for f in rendered:
         by_cell.setdefault(f.cell, []).append(f)
@@ -334,7 +354,8 @@ def _html_context(
         "title": inp.title,
         "campaign": campaign,
         "campaign_meta": campaign_meta,
-        "status_line": _status_line(inp, len(cells), len(rendered)),
+        "status_line": _status_line(inp, len(cells), rendered, embed),
+        "embed": embed,
         "cells": cells,
         "cell_headers": [h for h, _ in _CELL_COLUMNS],
         "campaign_figures": [f for f in rendered if f.cell is None],

@@ -23,7 +23,14 @@ from . import figures as F
 from .figures import Criterion, Curve, Series
 from .percell import BULKY_COLUMNS
 
-__all__ = ["ReportFigure", "AxisCheck", "build_figures", "cell_figures", "campaign_figures", "LEVELS"]
+__all__ = [
+    "ReportFigure",
+    "AxisCheck",
+    "build_figures",
+    "cell_figures",
+    "campaign_figures",
+    "LEVELS",
+]
 
 #: Reference stoichiometries drawn on the H/La panel (Fig. 6a).
 LEVELS = (("LaH10", 10.0), ("LaH6", 6.0), ("LaH3", 3.0))
@@ -818,7 +825,9 @@ def build_figures(
 ) -> list[ReportFigure]:
     """Every figure of the report, NMR cells first, then transport cells, then campaign-wide."""
     out = [f for c in cells_nmr for f in cell_figures(tables, c, "nmr", synthesized_at)]
-    out += [f for c in cells_transport for f in cell_figures(tables, c, "transport", synthesized_at)]
+    out += [
+        f for c in cells_transport for f in cell_figures(tables, c, "transport", synthesized_at)
+    ]
     return out + campaign_figures(
         tables, cells_nmr=cells_nmr, cells_transport=cells_transport, synthesized_at=synthesized_at
     )

@@ -77,11 +77,11 @@ def campaign_report(
 
     config = load_campaign(campaign_dir)
     stored = set(store.tables())
-    raw_names = set(store.raw_tables()) if hasattr(store, "raw_tables") else set(RAW_TABLES)
-    if tables is None:  # a rebuild: every derived table, without its arrays
+    if tables is None:  # a rebuild: every table of the latest run, without its arrays
+        latest = store.latest_run() if hasattr(store, "latest_run") else None
         tables = {
-            name: _light_table(store, name)
-            for name in stored - raw_names
+            name: _light_table(store, name, run=latest)
+            for name in (store.tables(run=latest) if latest else ())
         }
     tables = dict(tables)
     # the raw rows the results were made from, without their arrays (a cell's, with them, are
@@ -121,27 +121,32 @@ def campaign_report(
         unanalysed=unanalysed,
         run=run,
         parameters=step_parameters(config),
-        cell_tables=_CellTables(store, config, stored, raw_names),
+        cell_tables=_CellTables(store, config, stored),
     )
     return files, unanalysed
 
 
-def _light_table(store: Any, name: str, *, raw: bool = False) -> pa.Table:
-    """Every row of a table (``raw``: its raw rows only) without its array columns, read
-    without them."""
-    columns = [c for c in store.column_names(name, raw=raw) if c not in BULKY_COLUMNS]
+def _light_table(
+    store: Any, name: str, *, raw: bool = False, run: str | None = None
+) -> pa.Table:
+    """The rows of a table without its array columns, read without them: its raw rows
+    (``raw``) or those of run ``run``."""
     if raw:
+        columns = [c for c in store.column_names(name, raw=True) if c not in BULKY_COLUMNS]
         return store.raw_columns(name, columns)
-    return store.table(name, columns=columns)
+    columns = [c for c in store.column_names(name, run=run) if c not in BULKY_COLUMNS]
+    return store.table(name, columns=columns, run=run)
 
 
 class _CellTables:
     """One cell's rows of every table, with their arrays (what drawing the cell needs): the
     derived rows by ``cell``, the raw rows by the files of the cell's ``raw_folder``."""
 
-    def __init__(self, store: Any, config: CampaignConfig, stored: set[str],
-                 raw_names: set[str]) -> None:
-        self.store, self.config, self.stored, self.raw_names = store, config, stored, raw_names
+    def __init__(self, store: Any, config: CampaignConfig, stored: set[str]) -> None:
+        self.store, self.config = store, config
+        # the tables with a ``cell`` column (a campaign-wide table has none: no cell figure
+        # draws from it)
+        self.names = [n for n in sorted(stored) if "cell" in store.column_names(n)]
         self._raw: dict[str | None, CellRaw] | None = None
 
     def __call__(self, cell: str) -> dict[str, pa.Table]:
@@ -150,9 +155,7 @@ class _CellTables:
         mine = pc.field("cell") == cell
         raw = self._raw.get(cell)
         out = {}
-        for name in self.stored:
-            if "cell" not in self.store.column_names(name):
-                continue  # a campaign-wide table (no cell figure draws from it)
+        for name in self.names:
             where = rows_of(raw, name) if raw is not None and name in RAW_TABLES else None
             out[name] = self.store.table(name, where=mine if where is None else mine | where)
         return out
