@@ -22,6 +22,7 @@ it again (content-derived ids: the same rows a new analysis gives). Campaign-lev
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -92,11 +93,20 @@ def relative_to_raw(path: str | None, raw_dir: Path) -> str | None:
     None without a path or on another drive."""
     if not path:
         return None
-    p = Path(path.split("!/")[0])
+    p = path.split("!/")[0]
+    raw = _real(str(raw_dir))
+    quick = os.path.abspath(p)  # no file-system access: the common case, a file under raw/
     try:
-        return os.path.relpath(p.resolve(), raw_dir.resolve())
+        if quick == raw or quick.startswith(raw + os.sep):
+            return os.path.relpath(quick, raw)
+        return os.path.relpath(os.path.realpath(p), raw)  # through links, e.g. a linked raw/
     except ValueError:
         return None
+
+
+@functools.lru_cache(maxsize=64)
+def _real(folder: str) -> str:
+    return os.path.realpath(folder)
 
 
 def cell_of_source(config: CampaignConfig, path: str | None, own: str | None) -> str | None:

@@ -171,6 +171,8 @@ class CampaignResults:
     #: cells of campaign.toml analysed by this run, and those whose rows an earlier run gave
     cells_analysed: list[str] = attrs.field(factory=list)
     cells_reused: list[str] = attrs.field(factory=list)
+    #: (source path, pulse program) of raw acquisitions no experiment rule classifies
+    unanalysed: list[tuple[str, str]] = attrs.field(factory=list)
 
     def add(self, name: str, table: pa.Table | None, *, check: bool = True) -> None:
         """Add rows to table ``name`` (``check``: conformed to its schema first; off for rows
@@ -190,6 +192,7 @@ class CampaignResults:
             self.add(name, table)
         self.notes.extend(n for n in other.notes if n not in self.notes)
         self.failures.extend(other.failures)
+        self.unanalysed = sorted(dict([*self.unanalysed, *other.unanalysed]).items())
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -910,10 +913,9 @@ def _transport(results: CampaignResults, config: CampaignConfig, transport: pa.T
     results.add("tc", with_days(tc, config))
 
 
-def _raw_spectra(store: Store, config: CampaignConfig, where: pc.Expression) -> pa.Table:
-    """The raw time-domain rows ``where`` selects (one cell's), cells attached and console
-    facts applied."""
-    raw = store.table("spectrum", where=where, raw=True)
+def _raw_spectra(raw: pa.Table, config: CampaignConfig) -> pa.Table:
+    """The time-domain rows of raw spectra (one cell's), cells attached and console facts
+    applied."""
     raw = raw.filter(
         pc.and_(
             pc.equal(raw.column("domain"), "time"),
@@ -975,10 +977,15 @@ def _analyse_cell(
     """Every per-cell stage on one cell's raw rows (read from the store now, one cell in memory
     at a time); its tables go to the store and to ``results``. Returns the cell's notes and
     failures."""
+    from .reportjob import unanalysed_experiments
+
     part = CampaignResults()
     where = rows_of(raw, "spectrum")
     if where is not None:
-        spectra = _raw_spectra(store, config, where)
+        rows = store.table("spectrum", where=where, raw=True)
+        part.unanalysed = unanalysed_experiments(rows, config)
+        spectra = _raw_spectra(rows, config)
+        del rows
         if spectra.num_rows:
             _nmr(part, config, spectra)
     where = rows_of(raw, "transport")
@@ -993,7 +1000,11 @@ def _analyse_cell(
     results.merge(attrs.evolve(part, tables={}))
     if raw.cell is not None:
         results.cells_analysed.append(raw.cell)
-    return {"notes": part.notes, "failures": part.failures}
+    return {
+        "notes": part.notes,
+        "failures": part.failures,
+        "unanalysed": [list(x) for x in part.unanalysed],
+    }
 
 
 def _reuse(
@@ -1009,9 +1020,11 @@ def _reuse(
         _keep(results, store, name, table, keep_arrays)
     before = previous.get("cell_results") or {}
     for cell in cells:
+        was = before.get(cell) or {}
         results.merge(CampaignResults(
-            notes=list(before.get(cell, {}).get("notes", [])),
-            failures=list(before.get(cell, {}).get("failures", [])),
+            notes=list(was.get("notes", [])),
+            failures=list(was.get("failures", [])),
+            unanalysed=[(str(p), str(g)) for p, g in was.get("unanalysed", [])],
         ))
     results.cells_reused.extend(cells)
 

@@ -67,6 +67,7 @@ def hydrofw_campaign_ingested(
         skipped=summary.get("skipped", ()),
         failed=summary.get("failed", ()),
         run=run or None,
+        unanalysed=results.unanalysed,
     )
     summary["unanalysed"] = unanalysed
     summary["report_files"] = [p.name for p in files]

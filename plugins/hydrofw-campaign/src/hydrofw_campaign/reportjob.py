@@ -70,9 +70,11 @@ def campaign_report(
     skipped: Sequence[tuple[str, str]] = (),
     failed: Sequence[tuple[str, str]] = (),
     run: Mapping[str, Any] | None = None,
+    unanalysed: Sequence[tuple[str, str]] | None = None,
 ) -> tuple[list[Path], list[tuple[str, str]]]:
     """Write the report of ``campaign_dir`` from ``tables`` (default: every table of
-    ``store``); returns the files written and the unanalysed experiments."""
+    ``store``); returns the files written and the unanalysed experiments (``unanalysed``: as
+    the pipeline found them cell by cell; default: the run record's, else found here)."""
     from .report import run_info, write_report
 
     config = load_campaign(campaign_dir)
@@ -94,19 +96,26 @@ def campaign_report(
         tables[name] = (
             raw if mine is None else pa.concat_tables([mine, raw], promote_options="default")
         )
-    unanalysed = unanalysed_experiments(tables.get("spectrum"), config)
     if run is None:  # a rebuild: the files the run skipped or failed are in its record
         run = run_info(store)
         if run:
             skipped = skipped or [tuple(x) for x in run.get("skipped_files") or ()]
             failed = failed or [tuple(x) for x in run.get("failed_files") or ()]
             notes = notes or list(run.get("notes") or ())
-    elif hasattr(store, "note"):  # a recorded run: keep them for a later rebuild
-        store.note(
-            skipped_files=[list(x) for x in skipped],
-            failed_files=[list(x) for x in failed],
-            unanalysed_experiments=[list(x) for x in unanalysed],
-        )
+            if unanalysed is None and "unanalysed_experiments" in run:
+                unanalysed = [(str(p), str(g)) for p, g in run["unanalysed_experiments"]]
+        if unanalysed is None:
+            unanalysed = unanalysed_experiments(tables.get("spectrum"), config)
+    else:
+        if unanalysed is None:
+            unanalysed = unanalysed_experiments(tables.get("spectrum"), config)
+        if hasattr(store, "note"):  # a recorded run: keep them for a later rebuild
+            store.note(
+                skipped_files=[list(x) for x in skipped],
+                failed_files=[list(x) for x in failed],
+                unanalysed_experiments=[list(x) for x in unanalysed],
+            )
+    unanalysed = list(unanalysed)
     kinds = {c.id: c.cell.kind for c in config.cells}
     files = write_report(
         tables,
