@@ -19,6 +19,7 @@ import pyarrow as pa
 from .api import read_records
 from .errors import CampaignError, HydrofwError
 from .ingest_index import IngestIndex
+from .memory import release_free_memory
 from .records import to_table
 from .registry import Reader, get_registry
 from .runrecord import campaign_record
@@ -204,7 +205,7 @@ def ingest(
 
 #: datasets' rows held back before one store write (bytes in memory): one part per batch, not
 #: per dataset, so that a campaign's raw tables hold few large parts (row groups by file)
-INGEST_BATCH_BYTES = 64 * 1024 * 1024
+INGEST_BATCH_BYTES = 16 * 1024 * 1024
 
 
 @attrs.define
@@ -237,6 +238,7 @@ class _WriteBatch:
                 self._noted(items)
             self.added[name] = self.added.get(name, 0) + n
         self.tables, self.nbytes = {}, 0
+        release_free_memory()  # what reading the batch's datasets freed
 
     def _one_by_one(self, items: list[tuple[Dataset, pa.Table]]) -> int:
         n = 0

@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 
 import hydrofw
 from hydrofw.errors import CampaignError, HydrofwError, PluginError
+from hydrofw.memory import release_free_memory
 from hydrofw.registry import get_registry
 from hydrofw.schema import conform, empty
 from hydrofw.store import Store
@@ -1000,11 +1001,14 @@ def _analyse_cell(
     results.merge(attrs.evolve(part, tables={}))
     if raw.cell is not None:
         results.cells_analysed.append(raw.cell)
-    return {
+    outcome = {
         "notes": part.notes,
         "failures": part.failures,
         "unanalysed": [list(x) for x in part.unanalysed],
     }
+    del part
+    release_free_memory()  # what the cell's fits freed: the next cell starts from as little
+    return outcome
 
 
 def _reuse(

@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hydrofw.atomic import atomic_path
+from hydrofw.memory import release_free_memory
 
 from . import figures as F
 from .reportcache import CachedFigure, FigureCache, fingerprints_of
@@ -165,6 +166,8 @@ def _cell_figures(
                   [CachedFigure(f.key, f.label, f.caption, f.path.name) for f in figs])
         out += figs
         drawn.append(cell)
+        del own
+        release_free_memory()
     cache.save([c for c, _ in cells])
     return out, drawn
 
