@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hydrofw_campaign import figures as F
 from hydrofw_campaign.config import load_campaign
@@ -447,3 +448,17 @@ def test_decomposition_and_hydride_only_columns_are_shown_when_present(campaign)
     views = {v.name: v for v in result_tables(tables)}
     assert "r_n_angstrom (angstrom)" in views["decomposition"].headers
     assert views["decomposition"].rows[0][2].text == "0.104(10)"  # day 1, first by day
+
+
+def test_a_long_table_shows_its_first_rows_in_display_order(monkeypatch):
+    from hydrofw_campaign import reporttables
+
+    monkeypatch.setattr(reporttables, "MAX_TABLE_ROWS", 3)
+    table = pa.table({
+        "cell": ["B", "A", "C", "A", "B"],
+        "days_since_synthesis": [1.0, 2.0, 0.0, 1.0, 0.0],
+        "value": [1.0, 2.0, 3.0, 4.0, 5.0],
+    })
+    view = reporttables._view("Values", "values", table, [("value", None)])
+    assert view.total == 5 and [r[0].text for r in view.rows] == ["4", "2", "5"]
+    assert "(the first 3 of 5 rows; the store holds all)" in reporttables.markdown(view)

@@ -353,6 +353,16 @@ class CampaignConfig:
     quantification: QuantificationConfig
     kinetics: KineticsConfig
     copper: CopperReference | None = None
+    #: raw_folder parts -> (campaign.toml order, cell): a path's cell in a few lookups
+    _folders: Mapping[tuple[str, ...], tuple[int, CellConfig]] = attrs.field(
+        init=False, eq=False, repr=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        folders: dict[tuple[str, ...], tuple[int, CellConfig]] = {}
+        for i, c in enumerate(self.cells):
+            folders.setdefault(PurePosixPath(c.raw_folder).parts, (i, c))
+        object.__setattr__(self, "_folders", folders)
 
     @property
     def raw_dir(self) -> Path:
@@ -372,11 +382,8 @@ class CampaignConfig:
                 return None
             p = p.relative_to(self.raw_dir)
         parts = PurePosixPath(p.as_posix()).parts
-        for c in self.cells:
-            folder = PurePosixPath(c.raw_folder).parts
-            if tuple(parts[: len(folder)]) == folder:
-                return c
-        return None
+        found = [f for k in range(len(parts) + 1) if (f := self._folders.get(parts[:k]))]
+        return min(found, key=lambda f: f[0])[1] if found else None  # the first in the toml
 
     def reference(self, nucleus: str, cell_id: str | None = None) -> ReferenceConfig:
         """Reference of ``nucleus`` for a cell (its own override, else the campaign's, else Xi)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -406,6 +407,20 @@ def pake_fit(
     return fig
 
 
+#: a campaign-wide figure's legend past this many series is left out (hundreds of cells: the
+#: legend would cover the axes and take most of the drawing time; the tables name the cells)
+LEGEND_MAX_ENTRIES = 24
+
+
+def _series_legend(ax: Any, n: int, **kwargs: Any) -> None:
+    """A legend of ``n`` series, or a note in its place past :data:`LEGEND_MAX_ENTRIES`."""
+    if n <= LEGEND_MAX_ENTRIES:
+        ax.legend(**kwargs)
+    else:
+        ax.text(0.01, 0.99, f"{n} series, one color per cell (no legend past "
+                f"{LEGEND_MAX_ENTRIES})", transform=ax.transAxes, fontsize=7, va="top")
+
+
 def time_series(
     h_la: Sequence[Series],
     tc: Sequence[Series],
@@ -442,7 +457,7 @@ def time_series(
         ax.set_ylabel(ylabel)
         ax.set_title(title)
         if series:
-            ax.legend(fontsize=7, frameon=False, ncol=2)
+            _series_legend(ax, len(series), fontsize=7, frameon=False, ncol=2)
         else:
             ax.text(0.5, 0.5, "no data", ha="center", transform=ax.transAxes)
     ax = axes[0, 0]
@@ -524,7 +539,7 @@ def quantity_vs_days(series: Sequence[Series], ylabel: str, title: str) -> Figur
     ax.set_xlabel("days since laser heating (d)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=7, frameon=False, ncol=2)
+    _series_legend(ax, len(series), fontsize=7, frameon=False, ncol=2)
     return fig
 
 

@@ -144,16 +144,14 @@ def _cell_figures(
     tables: Mapping[str, pa.Table],
     report_dir: Path,
     cell_tables: Callable[[str], Mapping[str, pa.Table]] | None,
-) -> tuple[list[_Rendered], list[str]]:
+) -> list[_Rendered]:
     """Every cell's figures: drawn anew, or taken from the files of an earlier report when the
-    cell's fingerprint is unchanged (:mod:`hydrofw_campaign.reportcache`); also the cells
-    drawn."""
+    cell's fingerprint is unchanged (:mod:`hydrofw_campaign.reportcache`)."""
     from hydrofw.progress import progress_bar
 
     cache = FigureCache.load(report_dir)
     cells = [(c, "nmr") for c in inp.cells_nmr] + [(c, "transport") for c in inp.cells_transport]
     out: list[_Rendered] = []
-    drawn = []
     for cell, kind in progress_bar(cells, desc="report", unit="cell"):
         fingerprint = inp.fingerprints.get(cell)
         cached = cache.get(cell, fingerprint)
@@ -165,11 +163,10 @@ def _cell_figures(
         cache.put(cell, fingerprint,
                   [CachedFigure(f.key, f.label, f.caption, f.path.name) for f in figs])
         out += figs
-        drawn.append(cell)
         del own
         release_free_memory()
     cache.save([c for c, _ in cells])
-    return out, drawn
+    return out
 
 
 def _rows(tables: Mapping[str, pa.Table], name: str) -> list[dict[str, Any]]:
@@ -472,7 +469,7 @@ def write_report(
         fingerprints_of(run),
     )
     report_dir.mkdir(parents=True, exist_ok=True)
-    rendered, _ = _cell_figures(inp, tables, report_dir, cell_tables)
+    rendered = _cell_figures(inp, tables, report_dir, cell_tables)
     rendered += _render(
         campaign_figures(
             tables,

@@ -34,6 +34,13 @@ class TableView:
     name: str
     headers: list[str]
     rows: list[list[Cell]]
+    #: rows of the table in all (more than ``rows`` past :data:`MAX_TABLE_ROWS`)
+    total: int = 0
+
+
+#: rows of a table the report shows (the first in cell, nucleus/quantity, day order); the
+#: store and the exports hold every row
+MAX_TABLE_ROWS = 2000
 
 
 #: (heading, table, row filter column=value or None, [(column, error column)])
@@ -236,6 +243,14 @@ def _view(heading: str, name: str, table: pa.Table, columns) -> TableView | None
     ]
     if not columns or table.num_rows == 0:
         return None
+    total = table.num_rows
+    if total > MAX_TABLE_ROWS:  # the first rows in display order, only those formatted
+        order = [k for k in ("cell", "nucleus", "quantity", "days_since_synthesis")
+                 if k in table.column_names]
+        keys = table.select(order).to_pylist()
+        for i, r in enumerate(keys):
+            r["_i"] = i
+        table = table.take([r["_i"] for r in _sort_rows(keys)[:MAX_TABLE_ROWS]])
     rows = _sort_rows(
         table.select(
             list(
@@ -258,7 +273,7 @@ def _view(heading: str, name: str, table: pa.Table, columns) -> TableView | None
         ]
         for r in rows
     ]
-    return TableView(heading, name, [_header(table, c) for c, _ in columns], body)
+    return TableView(heading, name, [_header(table, c) for c, _ in columns], body, total)
 
 
 def _first(v: Any) -> Any:
@@ -309,7 +324,10 @@ def markdown(view: TableView) -> str:
     head = "| " + " | ".join(view.headers) + " |"
     rule = "| " + " | ".join("---" for _ in view.headers) + " |"
     body = ["| " + " | ".join(c.text for c in row) + " |" for row in view.rows]
-    return "\n".join([head, rule, *body])
+    more = [] if view.total <= len(view.rows) else [
+        "", f"(the first {len(view.rows)} of {view.total} rows; the store holds all)"
+    ]
+    return "\n".join([head, rule, *body, *more])
 
 
 def plain(items: Sequence[str]) -> str:
