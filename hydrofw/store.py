@@ -451,6 +451,34 @@ class Store:
             return get_schema(name).arrow.empty_table().select(columns)
         return pa.concat_tables(out, promote_options="default")
 
+    def chunks(
+        self,
+        name: str,
+        *,
+        run: str | None = None,
+        where: ds.Expression | None = None,
+        chunk_bytes: int = 64 * 1024 * 1024,
+    ) -> Iterator[pa.Table]:
+        """The rows of a table (or of run ``run``) that ``where`` keeps, part by part, about
+        ``chunk_bytes`` at a time (row groups the filter excludes by their statistics are never
+        decoded): copy or scan a large table without holding it. Rows come as stored (not
+        migrated or deduplicated across parts: a run's sealed table holds each row once)."""
+        for part in self.parts(name, run=run):
+            held: list[pa.RecordBatch] = []
+            size = 0
+            try:
+                for batch in ds.dataset(str(part), format="parquet").to_batches(filter=where):
+                    if batch.num_rows:
+                        held.append(batch)
+                        size += batch.nbytes
+                    if size >= chunk_bytes:
+                        yield pa.Table.from_batches(held)
+                        held, size = [], 0
+            except _PART_ERRORS as exc:
+                raise StoreError(f"{part}: unreadable store part ({exc})") from None
+            if held:
+                yield pa.Table.from_batches(held)
+
     def column_names(self, name: str, *, run: str | None = None, raw: bool = False) -> list[str]:
         """The columns of a table's parts (``raw``: its raw parts only), in order of first
         appearance, from the part footers alone: choose ``columns`` for :meth:`table`."""

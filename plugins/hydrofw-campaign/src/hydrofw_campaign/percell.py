@@ -34,9 +34,7 @@ from typing import Any
 import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
-from hydrofw.errors import StoreError
 from hydrofw.registry import get_registry
 
 from .config import CampaignConfig
@@ -255,25 +253,7 @@ def previous_rows(
     for name in store.store.tables(run=run_id):
         if name in CAMPAIGN_TABLES:
             continue
-        for part in store.store.parts(name, run=run_id):
-            yield from ((name, t) for t in _chunks(part, where))
-
-
-def _chunks(part: Path, where: pc.Expression) -> Iterator[pa.Table]:
-    """The rows of one store part that ``where`` keeps (row groups of other cells skipped by
-    their statistics), about :data:`COPY_BATCH_BYTES` at a time."""
-    held: list[pa.RecordBatch] = []
-    size = 0
-    try:
-        for batch in ds.dataset(str(part), format="parquet").to_batches(filter=where):
-            if batch.num_rows == 0:
-                continue
-            held.append(batch)
-            size += batch.nbytes
-            if size >= COPY_BATCH_BYTES:
-                yield pa.Table.from_batches(held)
-                held, size = [], 0
-    except (OSError, pa.ArrowException) as exc:
-        raise StoreError(f"{part}: unreadable store part ({exc})") from None
-    if held:
-        yield pa.Table.from_batches(held)
+        for chunk in store.store.chunks(
+            name, run=run_id, where=where, chunk_bytes=COPY_BATCH_BYTES
+        ):
+            yield name, chunk

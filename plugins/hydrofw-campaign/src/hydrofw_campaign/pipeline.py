@@ -914,6 +914,33 @@ def _transport(results: CampaignResults, config: CampaignConfig, transport: pa.T
     results.add("tc", with_days(tc, config))
 
 
+def unanalysed_experiments(
+    spectra: pa.Table | None, config: CampaignConfig
+) -> list[tuple[str, str]]:
+    """(source path, pulse program) of every raw acquisition that no experiment rule classifies,
+    one entry per source."""
+    if spectra is None or spectra.num_rows == 0:
+        return []
+    raw = spectra.filter(pc.equal(spectra.column("domain"), "time"))
+    if "history" in raw.column_names:
+        raw = raw.filter(pc.equal(pc.list_value_length(raw.column("history")), 0))
+    if raw.num_rows == 0:
+        return []
+    raw = attach_campaign(
+        raw.select([c for c in raw.column_names if c not in ("re", "im", "parameters")]),
+        config,
+        "source_path",
+    )
+    kinds = np.asarray(classify(raw, config), dtype=object)
+    out: dict[str, str] = {}
+    for r, kind in zip(
+        raw.select(["source_path", "pulse_program"]).to_pylist(), kinds, strict=True
+    ):
+        if kind is None:
+            out.setdefault(str(r["source_path"]), str(r["pulse_program"] or "?"))
+    return sorted(out.items())
+
+
 def _raw_spectra(raw: pa.Table, config: CampaignConfig) -> pa.Table:
     """The time-domain rows of raw spectra (one cell's), cells attached and console facts
     applied."""
@@ -978,8 +1005,6 @@ def _analyse_cell(
     """Every per-cell stage on one cell's raw rows (read from the store now, one cell in memory
     at a time); its tables go to the store and to ``results``. Returns the cell's notes and
     failures."""
-    from .reportjob import unanalysed_experiments
-
     part = CampaignResults()
     where = rows_of(raw, "spectrum")
     if where is not None:

@@ -8,12 +8,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .config import CampaignConfig, load_campaign
 from .percell import BULKY_COLUMNS, RAW_TABLES, CellRaw, raw_rows_by_cell, rows_of
+from .pipeline import unanalysed_experiments
 
 __all__ = ["campaign_report", "unanalysed_experiments", "step_parameters"]
 
@@ -29,35 +29,6 @@ def step_parameters(config: CampaignConfig) -> dict[str, dict[str, Any]]:
         merged.update(config.pipeline.params.get(step, {}))
         out[step] = merged
     return out
-
-
-def unanalysed_experiments(
-    spectra: pa.Table | None, config: CampaignConfig
-) -> list[tuple[str, str]]:
-    """(source path, pulse program) of every raw acquisition that no experiment rule classifies,
-    one entry per source."""
-    if spectra is None or spectra.num_rows == 0:
-        return []
-    from .pipeline import attach_campaign, classify
-
-    raw = spectra.filter(pc.equal(spectra.column("domain"), "time"))
-    if "history" in raw.column_names:
-        raw = raw.filter(pc.equal(pc.list_value_length(raw.column("history")), 0))
-    if raw.num_rows == 0:
-        return []
-    raw = attach_campaign(
-        raw.select([c for c in raw.column_names if c not in ("re", "im", "parameters")]),
-        config,
-        "source_path",
-    )
-    kinds = np.asarray(classify(raw, config), dtype=object)
-    out: dict[str, str] = {}
-    for r, kind in zip(
-        raw.select(["source_path", "pulse_program"]).to_pylist(), kinds, strict=True
-    ):
-        if kind is None:
-            out.setdefault(str(r["source_path"]), str(r["pulse_program"] or "?"))
-    return sorted(out.items())
 
 
 def campaign_report(
