@@ -315,3 +315,37 @@ def hydrofw_nmr_physics():  # noqa: ANN201 - the module, imported where used
     import hydrofw_nmr.physics as physics
 
     return physics
+
+
+def test_failed_139la_fit_costs_its_session_only() -> None:
+    """A 139La FID whose decomposition failed (NaN SNR) gives its session a NaN row flagged
+    denominator_snr_not_positive; the cell's other sessions and their calibration stand (it
+    used to fail nmr.quantify for the whole cell)."""
+    from hydrofw.schema import conform, empty
+
+    la = 40.0
+    per_unit = snr_ratio_from_spin_ratio(
+        1.0, Channel("1H", n_scans=64), Channel("139La", n_scans=4096)
+    )
+    days = (-1.0, 2.0, 5.0)
+    hydride = _decomposition(
+        [
+            ("A", x * per_unit * la, 0.0, 0.0, d, T0 + dt.timedelta(days=d))
+            for x, d in zip((3.0, 9.0, 8.0), days, strict=True)
+        ]
+    ).to_pylist()
+    lanthanum = []
+    for k, (d, snr) in enumerate(zip(days, (la, math.nan, la), strict=True)):
+        row = dict(hydride[k], id=f"la{k}", spectrum_id=f"lafid{k}", nucleus="139La")
+        row |= {"snr_hydride": snr, "snr_total": snr, "snr_metal_hydride": snr, "n_scans": 4096}
+        lanthanum.append(row | {"acquired_at": T0 + dt.timedelta(days=d, hours=1)})
+    dec = conform(pa.Table.from_pylist(hydride + lanthanum), "decomposition")
+    table = hydrofw_nmr_physics().with_decomposition(empty("lineshape"), dec)
+    out = hydrofw.process("nmr.quantify", table, reference_ratio=3.0).to_pylist()
+    by_day = {r["days_since_synthesis"]: r for r in out}
+    assert set(by_day) == {-1.0, 2.0, 5.0}
+    failed = by_day[2.0]
+    assert math.isnan(failed["ratio"]) and math.isnan(failed["ratio_calibrated"])
+    assert "denominator_snr_not_positive" in failed["flags"]
+    assert by_day[5.0]["ratio_calibrated"] == pytest.approx(8.0, rel=1e-9)
+    assert by_day[5.0]["flags"] == []

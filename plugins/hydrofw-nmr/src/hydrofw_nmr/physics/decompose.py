@@ -58,7 +58,13 @@ from .decompose_fit import (
 from .dipolar import dipolar_coupling_hz
 from .fid_model import COMPONENTS, Acquisition
 
-__all__ = ["DecomposeParams", "decompose_table", "decompose_traces", "Decomposition"]
+__all__ = [
+    "DecomposeParams",
+    "decompose_table",
+    "decompose_traces",
+    "Decomposition",
+    "ringdown_settle_points",
+]
 
 _OPTIONAL = ("h2", "broad")
 _GRID_WIDTHS = 10
@@ -108,7 +114,11 @@ class DecomposeParams:
     origin at most (the tail beyond only measures
     the noise). ``nominal_distances_angstrom``: (r_n, r_nn) held while
     H2 is not detected; ``r_n_bounds_angstrom``/``r_nn_bounds_angstrom``: search ranges.
-    ``h2_fwhm_hz``/``broad_fwhm_hz``: start (and held) Gaussian widths, with bounds.
+    ``h2_fwhm_hz``/``broad_fwhm_hz``: start (and held) Gaussian widths, with bounds; the
+    two H2 doublets start at ``h2_fwhm_hz`` and are broadened independently once H2 is found
+    (intramolecular and intermolecular dipolar couplings are broadened by different
+    neighbours: one shared width biased the H2 fraction extrapolated across a Varian dead
+    time by -0.011 at a true 0.3).
     ``hydride_fwhm_max_hz``: upper bound of the narrow line's FWHM (None: a quarter of SW); a
     metal-hydride 1H line is 1-5 kHz wide, and without a bound a wide Lorentzian can take the
     place of the broad precursor line and extrapolate it wrongly to t = 0.
@@ -118,6 +128,14 @@ class DecomposeParams:
     first fitted point is left out, and the row refitted, while it lies more than
     ``ringdown_sigmas`` noise sigmas off the fit (probe ring-down past the dead time), at most
     ``ringdown_max_points`` times (0: never); such rows are flagged ``ringdown_points_dropped``.
+    ``ringdown_settle_points``: on an analog FID whose first point lies a dead time after the
+    pulse (``time_offset_us`` or the header's delay > 0) and whose line is too strong for the
+    point-by-point check (5 % of its signal above ``ringdown_sigmas`` sigmas: a misfit of a
+    strong line must not be taken for ring-down), the points after the dead time left out at
+    least; None (default): as many as the modelled receiver filter needs to settle
+    (:func:`ringdown_settle_points`). The receiver still sees the tail of the probe's
+    ring-down through its filter, one or two sigmas per point: unseen under a strong line,
+    enough to move an H2 fraction by 0.05 and more on a Varian cell (scatter 3x its errors).
     """
 
     components: tuple[str, ...] = attrs.field(
@@ -156,6 +174,9 @@ class DecomposeParams:
     min_points: int = attrs.field(default=32, converter=int)
     ringdown_sigmas: float = attrs.field(default=3.0, converter=float)
     ringdown_max_points: int = attrs.field(default=8, converter=int)
+    ringdown_settle_points: int | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else int(v)
+    )
     min_snr: float = attrs.field(default=5.0, converter=float)
     max_iter: int = attrs.field(default=100, converter=int)
 
@@ -168,6 +189,8 @@ class DecomposeParams:
             raise ValueError("max_fit_points must be >= 16 and min_points >= 8")
         if self.ringdown_max_points < 0 or self.ringdown_sigmas <= 0:
             raise ValueError("ringdown_max_points must be >= 0 and ringdown_sigmas > 0")
+        if self.ringdown_settle_points is not None and self.ringdown_settle_points < 0:
+            raise ValueError("ringdown_settle_points must be >= 0")
         r_n, r_nn = self.nominal_distances_angstrom
         if not (
             self.r_n_bounds_angstrom[0] <= r_n <= self.r_n_bounds_angstrom[1]
@@ -186,14 +209,14 @@ class DecomposeParams:
 class Decomposition:
     """Results for a batch of traces (arrays over the batch; NaN where not determined)."""
 
-    theta: np.ndarray  #: (B, 8) nonlinear parameters, order of ``decompose_fit.NONLINEAR``
+    theta: np.ndarray  #: (B, 9) nonlinear parameters, order of ``decompose_fit.NONLINEAR``
     coef: np.ndarray  #: (B, 6) amplitudes (hydride, h2_n, h2_nn, broad) and receiver offset
-    cov: np.ndarray  #: (B, 14, 14) covariance of (theta, coef)
+    cov: np.ndarray  #: (B, 15, 15) covariance of (theta, coef)
     sigma: np.ndarray  #: (B,) noise sigma per channel (data less the fit, signal-free points)
     tail_points: np.ndarray  #: (B,) points the sigma was measured on
     reduced_chi2: np.ndarray
     n_fitted: np.ndarray
-    held: np.ndarray  #: (B, 8) parameters not fitted
+    held: np.ndarray  #: (B, 9) parameters not fitted
     flags: list[list[str]]
 
 
@@ -214,6 +237,7 @@ def _bounds(p: DecomposeParams, sw_hz: float, b: int) -> tuple[np.ndarray, np.nd
         p.r_nn_bounds_angstrom[0],
         -np.inf,
         -0.5 * sw_hz,
+        p.h2_fwhm_bounds_hz[0],
     ]
     upper = [
         0.5 * sw_hz,
@@ -224,6 +248,7 @@ def _bounds(p: DecomposeParams, sw_hz: float, b: int) -> tuple[np.ndarray, np.nd
         p.r_nn_bounds_angstrom[1],
         np.inf,
         0.5 * sw_hz,
+        p.h2_fwhm_bounds_hz[1],
     ]
     return np.tile(lower, (b, 1)), np.tile(upper, (b, 1))
 
@@ -245,7 +270,7 @@ def _starts(prob: Problem, p: DecomposeParams, sw_hz: float, n_fit: np.ndarray) 
     freq = (np.arange(size) - size // 2) * (sw_hz / size)
     theta = np.zeros((b, len(NONLINEAR)))
     theta[:, 0] = freq[np.argmax(spec, axis=1)]
-    theta[:, 2], theta[:, 3] = p.h2_fwhm_hz, p.broad_fwhm_hz
+    theta[:, 2], theta[:, 3], theta[:, 8] = p.h2_fwhm_hz, p.broad_fwhm_hz, p.h2_fwhm_hz
     theta[:, 4], theta[:, 5] = p.nominal_distances_angstrom
     only_hydride = attrs.evolve(prob, active=np.zeros_like(prob.active))
     only_hydride.active[:, 0] = True
@@ -333,6 +358,7 @@ def _fit_batch(
     h2_found = prob.active[:, 1] & (z_h2 > p.detect_sigma)
     broad_found = prob.active[:, 3] & (z_broad > p.detect_sigma)
     free[:, 2], free[:, 3], free[:, 7] = h2_found, broad_found, h2_found
+    free[:, 8] = h2_found & (not prob.tied_widths)
     found = np.flatnonzero(h2_found | broad_found)
     _refine(prob, p, theta, coef, converged, free, lower, upper, found)
     # a precursor line has no negative amplitude: a free-shape broad Gaussian that came out
@@ -400,8 +426,64 @@ def _refine(
     free[keep, 4:6] = True
 
 
+#: the r_nn doublet's width over the r_n doublet's, tried where the data cannot tell them apart
+_TIED_WIDTH_RATIOS = (0.5, 2.0)
+
+
+def _tied_width_systematic(
+    prob: Problem,
+    p: DecomposeParams,
+    sw_hz: float,
+    theta: np.ndarray,
+    coef: np.ndarray,
+    held: np.ndarray,
+) -> np.ndarray:
+    """Covariance (B, 15, 15) to add where both doublets share one width (``prob.tied_widths``)
+    and H2 was found: each row is refitted with the r_nn doublet's width held at
+    ``_TIED_WIDTH_RATIOS`` times the r_n doublet's, and the mean outer product of the shifts of
+    (theta, amplitudes) is the systematic error of the assumption that the widths are equal
+    (the TecMag cell's r_n came out with errors 5-10x smaller than its scatter without it)."""
+    k = len(NONLINEAR)
+    out = np.zeros((theta.shape[0], k + 6, k + 6))
+    rows = np.flatnonzero(~held[:, 2] & np.all(np.isfinite(coef), axis=1))
+    if not rows.size:
+        return out
+    untied = attrs.evolve(prob.rows(rows), tied_widths=False)
+    lower, upper = _bounds(p, sw_hz, rows.size)
+    free = ~held[rows]
+    for ratio in _TIED_WIDTH_RATIOS:
+        start = theta[rows].copy()
+        start[:, 8] = np.clip(ratio * start[:, 2], lower[:, 8], upper[:, 8])
+        fit = levenberg_marquardt(untied, start, free, lower, upper, max_iter=p.max_iter)
+        shift = np.concatenate([fit.theta - theta[rows], fit.coef - coef[rows]], axis=1)
+        shift[:, 8] = 0.0
+        shift = np.where(np.isfinite(shift) & fit.converged[:, None], shift, 0.0)
+        out[rows] += np.einsum("bi,bj->bij", shift, shift) / len(_TIED_WIDTH_RATIOS)
+    return out
+
+
 #: the first fitted points of an analog FID checked for probe ring-down
 _RINGDOWN_WINDOW = 4
+#: a disturbance has settled once the receiver filter's slowest mode fell by this factor
+_SETTLE_FACTOR = 30.0
+
+
+def ringdown_settle_points(p: DecomposeParams, dwell_s: float) -> int:
+    """Points after the dead time left out of an analog FID: ``p.ringdown_settle_points`` when
+    given, else the dwell times the modelled Butterworth filter (``analog_filter_poles`` poles,
+    -3 dB at ``analog_filter_cutoff_fraction`` x SW) takes to settle: its slowest pole pair
+    decays at 2 pi f_c sin(pi / 2n) per second, and a ring-down of up to ~10 sigmas at the
+    first point is below a third of a sigma after a fall by ``_SETTLE_FACTOR`` (5 points for
+    6 poles at f_c = SW/2). 0 when no filter is modelled."""
+    if p.ringdown_settle_points is not None:
+        return p.ringdown_settle_points
+    if p.analog_filter_poles <= 0:
+        return 0
+    cutoff_hz = p.analog_filter_cutoff_fraction / dwell_s
+    rate_per_s = 2.0 * math.pi * cutoff_hz * math.sin(math.pi / (2 * p.analog_filter_poles))
+    return int(math.ceil(math.log(_SETTLE_FACTOR) / (rate_per_s * dwell_s)))
+
+
 #: a point is ring-down only when it is off the fit by more than this share of the signal too
 _RINGDOWN_SIGNAL_FRACTION = 0.05
 #: the model's signal below this many noise sigmas counts as signal-free for the noise estimate
@@ -463,18 +545,33 @@ def _drop_ringdown(
     start: np.ndarray,
     n_fit: np.ndarray,
     fit: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    settle: int = 0,
 ) -> np.ndarray:
     """Leave out the first fitted points of a row, through the last of the first
     ``_RINGDOWN_WINDOW`` that sits more than ``ringdown_sigmas`` noise sigmas and 5 % of the
     fitted signal off the fit (probe
     ring-down after the dead time, smeared over a few points by the receiver filter; no line
     shape describes it and it pulls the t = 0 extrapolation and the line's frequency), refitting
-    the row each time, at most ``ringdown_max_points`` points in all. ``fit`` (theta, coef,
-    held, converged) is updated in place; returns the points dropped per row."""
+    the row each time, at most ``ringdown_max_points`` points in all. A row whose line is too
+    strong for that check (5 % of its signal at the first fitted point above
+    ``ringdown_sigmas`` sigmas) then leaves out at least ``settle`` points from ``start``:
+    the filter's settling points, where the ring-down's tail can sit unseen. ``fit`` (theta,
+    coef, held, converged) is updated in place; returns the points dropped per row."""
     theta, coef, held, converged = fit
     dropped = np.zeros(len(start), int)
     first = np.asarray(start, int).copy()
     window = np.arange(_RINGDOWN_WINDOW)
+
+    def leave_out(rows: np.ndarray, step: np.ndarray) -> None:
+        """Move the first fitted point of ``rows`` on by ``step`` and fit them again."""
+        first[rows] += step[rows]
+        dropped[rows] += step[rows]
+        sub = prob.rows(rows)
+        keep = np.arange(sub.data.shape[1])[None, :] >= first[rows, None]
+        sub = attrs.evolve(sub, weight=np.where(keep, sub.weight, 0.0))
+        th, cf, hold, conv = _fit_batch(sub, p, sw_hz, n_fit[rows] - dropped[rows])
+        theta[rows], coef[rows], held[rows], converged[rows] = th, cf, hold, conv
+
     while True:
         signal, resid = _model_and_residual(whole, theta, coef)
         idx = np.minimum(first[:, None] + window[None, :], resid.shape[1] - 1)
@@ -491,14 +588,14 @@ def _drop_ringdown(
         ringing &= np.all(np.isfinite(coef), axis=1)
         if not ringing.any():
             break
-        rows = np.flatnonzero(ringing)
-        first[rows] += step[rows]
-        dropped[rows] += step[rows]
-        sub = prob.rows(rows)
-        keep = np.arange(sub.data.shape[1])[None, :] >= first[rows, None]
-        sub = attrs.evolve(sub, weight=np.where(keep, sub.weight, 0.0))
-        th, cf, hold, conv = _fit_batch(sub, p, sw_hz, n_fit[rows] - dropped[rows])
-        theta[rows], coef[rows], held[rows], converged[rows] = th, cf, hold, conv
+        leave_out(np.flatnonzero(ringing), step)
+    signal, _ = _model_and_residual(whole, theta, coef)
+    at_first = np.abs(signal[np.arange(len(first)), np.minimum(first, signal.shape[1] - 1)])
+    blind = _RINGDOWN_SIGNAL_FRACTION * at_first > p.ringdown_sigmas * sigma
+    step = np.minimum(settle - dropped, n_fit - dropped - p.min_points)
+    settling = blind & (step > 0) & np.all(np.isfinite(coef), axis=1)
+    if settling.any():
+        leave_out(np.flatnonzero(settling), step)
     return dropped
 
 
@@ -575,20 +672,31 @@ def decompose_traces(
                 min_short_fwhm_hz=min(p.h2_fwhm_bounds_hz[0], p.broad_fwhm_bounds_hz[0]),
             )
 
-        prob = Problem(plan(n_points), data[rows, :n_points], weight, active[rows])
-        whole = Problem(plan(n_total), data[rows], np.zeros((rows.size, n_total)), active[rows])
+        # two widths need the doublets resolved in time: with the r_n doublet beyond +-SW/2
+        # (folded into an analog window, or filtered away) the points cannot tell them apart
+        tied = 0.5 * sw_hz < 1.5 * float(dipolar_coupling_hz(p.nominal_distances_angstrom[0]))
+        prob = Problem(plan(n_points), data[rows, :n_points], weight, active[rows], tied)
+        whole = Problem(
+            plan(n_total), data[rows], np.zeros((rows.size, n_total)), active[rows], tied
+        )
         with np.errstate(all="ignore"):
             th, cf, hold, conv = _fit_batch(prob, p, sw_hz, n_fit[rows])
             if not digital and p.echo == "none":
+                # the tail of a short FID can still hold the line: judge ring-down against
+                # the noise of the data less this first fit
+                fit_sigma, _ = residual_noise_sigma(
+                    whole, th, cf, sigma[rows], start[rows], tail_points[rows]
+                )
                 dropped = _drop_ringdown(
                     prob,
                     whole,
                     p,
                     sw_hz,
-                    sigma[rows],
+                    fit_sigma,
                     start[rows],
                     n_fit[rows],
                     (th, cf, hold, conv),
+                    ringdown_settle_points(p, dwell_s) if offset_s > 0 else 0,
                 )
                 for j in np.flatnonzero(dropped):
                     flags[rows[j]].append("ringdown_points_dropped")
@@ -601,9 +709,13 @@ def decompose_traces(
                     ),
                 )
             cv, chi2, dof = covariance(prob, th, cf, ~hold)
+            if tied:
+                cv += _tied_width_systematic(prob, p, sw_hz, th, cf, hold)
             sigma[rows], tail_points[rows] = residual_noise_sigma(
                 whole, th, cf, sigma[rows], start[rows], tail_points[rows]
             )
+        if tied:  # the r_nn doublet's width is the r_n doublet's (its error in that column)
+            th[:, 8] = th[:, 2]
         theta[rows], coef[rows], cov[rows], held[rows] = th, cf, cv, hold
         red[rows] = np.where(dof > 0, chi2 / np.maximum(dof, 1), np.nan)
         estimated = np.concatenate([~hold, active[rows], np.ones((rows.size, 2), bool)], 1)
@@ -825,6 +937,7 @@ def _row(
         ("hydride_offset_hz", "offset_hz", True),
         ("hydride_fwhm_hz", "hydride_fwhm_hz", True),
         ("h2_broadening_hz", "h2_fwhm_hz", detected_h2),
+        ("h2_nn_broadening_hz", "h2_nn_fwhm_hz", detected_h2),
         ("broad_fwhm_hz", "broad_fwhm_hz", has_broad and not held[3]),
         ("phase_rad", "phase_rad", True),
         ("h2_offset_hz", "h2_offset_hz", detected_h2),
@@ -835,7 +948,7 @@ def _row(
     if beyond_band:
         flags.append("h2_beyond_band")
     red = float(res.reduced_chi2[j])
-    dof = max(int(res.n_fitted[j]) * 2 - 13, 1)
+    dof = max(int(res.n_fitted[j]) * 2 - (len(NONLINEAR) + 5), 1)
     if math.isfinite(red) and red > 1.0 + 5.0 * math.sqrt(2.0 / dof):
         flags.append("model_mismatch")
     out |= {

@@ -6,8 +6,10 @@ Model of trace b (complex, at the fitted points; :mod:`.fid_model` for the compo
 
 with real amplitudes a_c (each the component's signal at t = 0, so in the FID's units), a
 complex receiver offset e, and nonlinear theta = (offset_hz, hydride_fwhm_hz, h2_fwhm_hz,
-broad_fwhm_hz, r_n_angstrom, r_nn_angstrom, phase_rad, h2_offset_hz): the hydride and the
-broad line share ``offset_hz``, molecular H2 (another shift) has its own. For given theta
+broad_fwhm_hz, r_n_angstrom, r_nn_angstrom, phase_rad, h2_offset_hz, h2_nn_fwhm_hz): the
+hydride and the broad line share ``offset_hz``, molecular H2 (another shift) has its own; each
+H2 doublet has its own Gaussian broadening (``h2_fwhm_hz`` the intramolecular r_n doublet,
+``h2_nn_fwhm_hz`` the intermolecular one). For given theta
 the amplitudes are the exact weighted least-squares solution (variable projection, real and
 imaginary parts stacked); Levenberg-Marquardt searches theta (widths on a log scale, bounds
 by projection) with forward-difference Jacobians of the projected residual, in which only the
@@ -48,19 +50,27 @@ NONLINEAR = (
     "r_nn_angstrom",
     "phase_rad",
     "h2_offset_hz",
+    "h2_nn_fwhm_hz",
 )
-LOG_SCALED = ("hydride_fwhm_hz", "h2_fwhm_hz", "broad_fwhm_hz")
+LOG_SCALED = ("hydride_fwhm_hz", "h2_fwhm_hz", "broad_fwhm_hz", "h2_nn_fwhm_hz")
 _DEPENDS = {
     "offset_hz": ("hydride", "broad"),
     "hydride_fwhm_hz": ("hydride",),
-    "h2_fwhm_hz": ("h2_n", "h2_nn"),
+    "h2_fwhm_hz": ("h2_n", "h2_nn"),  # h2_nn: where the widths are tied
     "broad_fwhm_hz": ("broad",),
     "r_n_angstrom": ("h2_n",),
     "r_nn_angstrom": ("h2_nn",),
     "phase_rad": (),
     "h2_offset_hz": ("h2_n", "h2_nn"),
+    "h2_nn_fwhm_hz": ("h2_nn",),
 }
 _LOG = np.array([n in LOG_SCALED for n in NONLINEAR])
+#: magnitudes below which finite-difference steps stop shrinking: internal units (offsets in
+#: Hz around kHz, log widths, angstrom, rad) and natural units (Hz, angstrom, rad)
+_TYPICAL_INTERNAL = np.array([1e3 if n.endswith("offset_hz") else 1.0 for n in NONLINEAR])
+_SMALLEST_NATURAL = np.array(
+    [0.1 if n in ("r_n_angstrom", "r_nn_angstrom", "phase_rad") else 100.0 for n in NONLINEAR]
+)
 PHASE = NONLINEAR.index("phase_rad")
 N_LINEAR = len(COMPONENTS) + 2  # amplitudes, then the receiver offset (re, im)
 
@@ -76,12 +86,14 @@ def to_natural(u: np.ndarray) -> np.ndarray:
 @attrs.frozen(eq=False)
 class Problem:
     """Traces (B, N) complex, per-point weights (B, N) (1/sigma on fitted points, 0 elsewhere),
-    components in the model per trace (B, 4) and their acquisition."""
+    components in the model per trace (B, 4) and their acquisition. ``tied_widths``: both H2
+    doublets take ``h2_fwhm_hz`` (``h2_nn_fwhm_hz`` is not used)."""
 
     acq: Acquisition
     data: np.ndarray
     weight: np.ndarray
     active: np.ndarray
+    tied_widths: bool = False
 
     def rows(self, idx: np.ndarray) -> Problem:
         return Problem(
@@ -89,12 +101,15 @@ class Problem:
             self.data[idx],
             self.weight[idx],
             self.active[idx],
+            self.tied_widths,
         )
 
     def columns(
         self, theta: np.ndarray, names: tuple[str, ...] = COMPONENTS
     ) -> dict[str, np.ndarray]:
-        shape = {n: theta[:, NONLINEAR.index(n)] for n in (*NONLINEAR[1:6], "h2_offset_hz")}
+        shape = {n: theta[:, j] for j, n in enumerate(NONLINEAR) if n != "phase_rad"}
+        if self.tied_widths:
+            shape["h2_nn_fwhm_hz"] = shape["h2_fwhm_hz"]
         return columns(names, self.acq, shape, theta[:, 0])
 
     def design(self, cols: dict[str, np.ndarray]) -> np.ndarray:
@@ -141,7 +156,7 @@ class Problem:
 class FitState:
     """Outcome of :func:`levenberg_marquardt` for a batch."""
 
-    theta: np.ndarray  #: (B, 8) natural nonlinear parameters
+    theta: np.ndarray  #: (B, 9) natural nonlinear parameters
     coef: np.ndarray  #: (B, 6) amplitudes and receiver offset
     cost: np.ndarray  #: (B,) weighted residual sum of squares
     converged: np.ndarray  #: (B,) a scaled criterion was met
@@ -150,8 +165,7 @@ class FitState:
 
 def _fd_steps(u: np.ndarray) -> np.ndarray:
     """Forward-difference steps in internal units (log widths, Hz, angstrom, rad)."""
-    typical = np.array([1e3, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1e3])  # kHz offsets; logs, A, rad
-    return 1e-7 * np.maximum(np.abs(u), typical[None, :])
+    return 1e-7 * np.maximum(np.abs(u), _TYPICAL_INTERNAL[None, :])
 
 
 def _jacobian(
@@ -161,7 +175,7 @@ def _jacobian(
     cols: dict[str, np.ndarray],
     resid: np.ndarray,
 ) -> np.ndarray:
-    """Forward-difference Jacobian (B, 2N, 8) of the projected residual in internal units;
+    """Forward-difference Jacobian (B, 2N, 9) of the projected residual in internal units;
     zero columns for held parameters."""
     b = u.shape[0]
     jac = np.zeros((b, resid.shape[1], len(NONLINEAR)))
@@ -194,7 +208,7 @@ def levenberg_marquardt(
     gtol: float = GTOL,
 ) -> FitState:
     """Minimise the projected cost of every trace over its free nonlinear parameters
-    (``free`` (B, 8) bool), within [lower, upper] (natural units, (B, 8))."""
+    (``free`` (B, 9) bool), within [lower, upper] (natural units, (B, 9))."""
     b = theta0.shape[0]
     lo, hi = to_internal(lower), to_internal(upper)
     u = np.clip(to_internal(theta0), lo, hi)
@@ -261,7 +275,7 @@ def _central_columns(
 ) -> np.ndarray:
     """d(weighted model, stacked)/d theta_j (B, 2N) by central differences, amplitudes fixed."""
     name = NONLINEAR[j]
-    h = 1e-5 * np.maximum(np.abs(theta[:, j]), [1.0, 1.0, 1.0, 1.0, 1e-3, 1e-3, 1e-3, 1.0][j] * 1e2)
+    h = 1e-5 * np.maximum(np.abs(theta[:, j]), _SMALLEST_NATURAL[j])
     out = []
     for sign in (1.0, -1.0):
         th = theta.copy()
@@ -279,7 +293,7 @@ def _central_columns(
 def covariance(
     prob: Problem, theta: np.ndarray, coef: np.ndarray, free: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Covariance (B, 14, 14) of (theta, amplitudes and offset) at the optimum, scaled by the
+    """Covariance (B, 15, 15) of (theta, amplitudes and offset) at the optimum, scaled by the
     reduced chi-square; held parameters and inactive components get zero rows (they are not
     estimated). Returns the covariance, chi2 and the degrees of freedom."""
     a = prob.design(prob.columns(theta))

@@ -4,7 +4,7 @@ Components (unit amplitude at t = 0, offset ``offset_hz`` from the carrier, ``ex
 
 - ``hydride``: the narrow metal-hydride line, exp(-pi W t) (Lorentzian of FWHM W);
 - ``h2_n``, ``h2_nn``: the exact powder FID of a like-spin pair at distance r
-  (:func:`.dipolar.pake_fid`) times a Gaussian broadening envelope (one FWHM for both);
+  (:func:`.dipolar.pake_fid`) times a Gaussian broadening envelope (an FWHM each);
 - ``broad``: a Gaussian line (precursor LaH3), exp(-(pi W t)^2 / 4 ln 2).
 
 Sample n of a trace sits at t_n = (n - origin) dwell + time_offset (``origin`` the fractional
@@ -41,10 +41,12 @@ COMPONENTS = ("hydride", "h2_n", "h2_nn", "broad")
 SHAPE_PARAMETERS = {
     "hydride": ("hydride_fwhm_hz",),
     "h2_n": ("r_n_angstrom", "h2_fwhm_hz"),
-    "h2_nn": ("r_nn_angstrom", "h2_fwhm_hz"),
+    "h2_nn": ("r_nn_angstrom", "h2_nn_fwhm_hz"),
     "broad": ("broad_fwhm_hz",),
 }
 _SHORT = ("h2_n", "h2_nn", "broad")
+#: the Gaussian FWHM parameter of each short component
+_WIDTH = {"h2_n": "h2_fwhm_hz", "h2_nn": "h2_nn_fwhm_hz", "broad": "broad_fwhm_hz"}
 
 
 def _pow2(n: float) -> int:
@@ -122,7 +124,8 @@ def component_signal(
     name: str, t_s: np.ndarray, shape: dict[str, np.ndarray], offset_hz: np.ndarray
 ) -> np.ndarray:
     """Closed-form signal of component ``name`` (unit amplitude at t = 0) at times ``t_s``
-    (B, T); ``shape``/``offset_hz`` hold (B,) parameters. Zero for t < 0 (causal)."""
+    (B, T); ``shape``/``offset_hz`` hold (B,) parameters (without ``h2_nn_fwhm_hz`` both H2
+    doublets take ``h2_fwhm_hz``). Zero for t < 0 (causal)."""
 
     def col(v: np.ndarray) -> np.ndarray:
         return np.asarray(v, float)[:, None]
@@ -133,7 +136,7 @@ def component_signal(
     if name == "hydride":
         env = np.exp(-math.pi * col(shape["hydride_fwhm_hz"]) * t)
     else:
-        width = shape["broad_fwhm_hz" if name == "broad" else "h2_fwhm_hz"]
+        width = shape.get(_WIDTH[name], shape.get("h2_fwhm_hz"))  # one width for both pairs
         # the Gaussian envelope is below 1e-20 after 3.5 / FWHM: leave those points at 0
         cut = 3.5 / float(np.min(width)) if np.size(width) else 0.0
         keep = np.flatnonzero(np.any(t < cut, axis=0))

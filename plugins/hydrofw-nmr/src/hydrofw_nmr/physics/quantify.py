@@ -433,9 +433,9 @@ def _raw(
     p: QuantifyParams, num: _Measured, den: _Measured, total: bool = False
 ) -> SpinRatio | None:
     """First-principles ratio of the counted (or ``total``) numerator SNR; None when that SNR
-    is not a positive number (a decomposition that failed)."""
+    or the denominator's is not a positive number (a decomposition that failed)."""
     snr, err = (num.snr_total, num.snr_total_err) if total else (num.snr, num.snr_err)
-    if not (math.isfinite(snr) and snr > 0):
+    if not (_positive(snr) and _positive(den.snr)):
         return None
     return spin_ratio_from_snr(
         snr,
@@ -446,6 +446,10 @@ def _raw(
         snr_denominator_err=den.snr_err,
         p_exponent=p.p_exponent,
     )
+
+
+def _positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0
 
 
 def _reference_pairs(
@@ -460,8 +464,8 @@ def _reference_pairs(
             chosen = ids[num.index] in p.reference_ids and ids[den.index] in p.reference_ids
         else:
             chosen = bool(days[num.index] < 0)
-        if not chosen:
-            continue
+        if not chosen or not (_positive(num.snr) and _positive(den.snr)):
+            continue  # a reference whose fit failed calibrates nothing
         cell = cells[num.index]
         if cell not in refs or _ts(times[num.index]) > _ts(times[refs[cell][0].index]):
             refs[cell] = (num, den)
@@ -522,8 +526,10 @@ def quantify_table(table: pa.Table, p: QuantifyParams) -> pa.Table:
             flags.append("no_decomposition")
         if p.reference_ratio is not None and ref is None:
             flags.append("no_reference")
-        if results[False][0] is None:
+        if not _positive(num.snr):
             flags.append("numerator_snr_not_positive")
+        if not _positive(den.snr):
+            flags.append("denominator_snr_not_positive")
         passed = {n: cols[n][num.index] for n in _PASSED_THROUGH}
         extra = {"h2_fraction": float(h2[num.index]), "h2_fraction_err": float(h2_err[num.index])}
         rows.append(passed | _row(p, num, den, results, used, flags) | extra)
