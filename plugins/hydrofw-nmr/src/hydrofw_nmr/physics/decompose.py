@@ -118,7 +118,8 @@ class DecomposeParams:
     two H2 doublets start at ``h2_fwhm_hz`` and are broadened independently once H2 is found
     (intramolecular and intermolecular dipolar couplings are broadened by different
     neighbours: one shared width biased the H2 fraction extrapolated across a Varian dead
-    time by -0.011 at a true 0.3).
+    time by -0.011 at a true 0.3), except where the r_n doublet lies beyond +-SW/2: there
+    they share one width, and refits at other width ratios add that assumption's error.
     ``hydride_fwhm_max_hz``: upper bound of the narrow line's FWHM (None: a quarter of SW); a
     metal-hydride 1H line is 1-5 kHz wide, and without a bound a wide Lorentzian can take the
     place of the broad precursor line and extrapolate it wrongly to t = 0.
@@ -426,6 +427,12 @@ def _refine(
     free[keep, 4:6] = True
 
 
+def _r_n_doublet_beyond_band(p: DecomposeParams, sw_hz: float) -> bool:
+    """The nominal r_n doublet's edge, 1.5 d(r_n) (427 kHz at 0.75 angstrom), lies beyond
+    +-SW/2: filtered away by a digital console, folded into the window by an analog one."""
+    return 0.5 * sw_hz < 1.5 * float(dipolar_coupling_hz(p.nominal_distances_angstrom[0]))
+
+
 #: the r_nn doublet's width over the r_n doublet's, tried where the data cannot tell them apart
 _TIED_WIDTH_RATIOS = (0.5, 2.0)
 
@@ -674,7 +681,7 @@ def decompose_traces(
 
         # two widths need the doublets resolved in time: with the r_n doublet beyond +-SW/2
         # (folded into an analog window, or filtered away) the points cannot tell them apart
-        tied = 0.5 * sw_hz < 1.5 * float(dipolar_coupling_hz(p.nominal_distances_angstrom[0]))
+        tied = _r_n_doublet_beyond_band(p, sw_hz)
         prob = Problem(plan(n_points), data[rows, :n_points], weight, active[rows], tied)
         whole = Problem(
             plan(n_total), data[rows], np.zeros((rows.size, n_total)), active[rows], tied
@@ -875,8 +882,7 @@ def _row(
     # most of the r_n doublet filtered away: how much H2 the band hides is a guess of the
     # filter model (seen as H2 fractions off by up to 0.16 with errors of 0.01 on a 400 kHz
     # Bruker window), so no H2 amount and no total are reported, only the flag
-    edge_hz = 1.5 * float(dipolar_coupling_hz(p.nominal_distances_angstrom[0]))
-    beyond_band = has_h2 and digital and 0.5 * sw_hz < edge_hz
+    beyond_band = has_h2 and digital and _r_n_doublet_beyond_band(p, sw_hz)
     for name, g in sel.items():
         present = (
             name in ("hydride", "metal_hydride")
