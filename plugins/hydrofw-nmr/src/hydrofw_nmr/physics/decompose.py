@@ -596,7 +596,7 @@ def _drop_ringdown(
         if not ringing.any():
             break
         leave_out(np.flatnonzero(ringing), step)
-    signal, _ = _model_and_residual(whole, theta, coef)
+    # ``signal`` is the model of the fit that ended the loop
     at_first = np.abs(signal[np.arange(len(first)), np.minimum(first, signal.shape[1] - 1)])
     blind = _RINGDOWN_SIGNAL_FRACTION * at_first > p.ringdown_sigmas * sigma
     step = np.minimum(settle - dropped, n_fit - dropped - p.min_points)
